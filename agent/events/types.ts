@@ -1,0 +1,130 @@
+// The event contract v1 (DESIGN §4). This file is the single TypeScript statement of
+// the signed body; docs/events.schema.json is its JSON Schema twin and the two must
+// change together.
+
+export const EVENT_VERSION = 1 as const;
+
+export const SEVERITIES = ['debug', 'info', 'notice', 'warning', 'alarm', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Numeric rank of a severity: debug 0 … critical 5. Used by the spool's eviction order. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export type ClockSync = 'ntp' | 'rtc' | 'none';
+
+export interface EventTimestamp {
+  /** RFC 3339 UTC with milliseconds. */
+  wall: string;
+  /** Milliseconds since boot (CLOCK_MONOTONIC); survives wall-clock jumps. */
+  mono: number;
+  /** Kernel boot id; `mono` is only comparable within one boot. */
+  boot: string;
+  sync: ClockSync;
+}
+
+export interface EventSource {
+  driver: string;
+  device: string;
+  [key: string]: string | number | boolean;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** The signed body. Every field is covered by the signature and by the next body's `prev`. */
+export interface EventBody {
+  v: typeof EVENT_VERSION;
+  id: string;
+  site: string;
+  gw: string;
+  kid: string;
+  epoch: string;
+  seq: number;
+  prev: string;
+  ts: EventTimestamp;
+  type: string;
+  severity: Severity;
+  src: EventSource;
+  data: JsonObject;
+}
+
+/** What travels on `evt/{family}`: `{"body": {...}, "sig": "<base64url Ed25519>"}`. */
+export interface SignedEvent {
+  body: EventBody;
+  sig: string;
+}
+
+/**
+ * What a driver (or the agent itself) hands to the pipeline. Everything the chain adds
+ * (ids, seq, prev, epoch, kid, timestamps) is absent: drivers cannot forge chain fields.
+ */
+export interface Observation {
+  /** family.object.action, e.g. `access.card.read`. */
+  type: string;
+  severity: Severity;
+  /** Device id from the config (`src.device`); the driver name is filled in by the context. */
+  device: string;
+  data: JsonObject;
+  /** Extra source attributes (reader address, channel…). */
+  src?: Record<string, string | number | boolean>;
+  /** When the observation happened, if the device says so; default: now. */
+  at?: Date;
+}
+
+/** Event families of DESIGN §4; the first segment of `type` and the `evt/{family}` topic. */
+export const FAMILIES = ['access', 'video', 'sensor', 'network', 'incident', 'system'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export function familyOf(type: string): Family {
+  const f = type.slice(0, type.indexOf('.'));
+  if ((FAMILIES as readonly string[]).includes(f)) return f as Family;
+  throw new Error(`event type "${type}": family must be one of ${FAMILIES.join(', ')}`);
+}
+
+const TYPE_RE = /^[a-z]+(\.[a-z0-9_]+){2,}$/;
+
+/** Evidence classes are kept longest when the spool is over quota (DESIGN §5). */
+export function isEvidence(type: string): boolean {
+  return (
+    type.startsWith('access.') ||
+    type.startsWith('video.') ||
+    type.startsWith('incident.') ||
+    type.startsWith('network.') ||
+    type.startsWith('system.chain.') ||
+    type.startsWith('system.spool.overflow')
+  );
+}
+
+/** Throws a message naming what is wrong when an observation breaks the contract. */
+export function checkObservation(o: Observation): void {
+  if (!TYPE_RE.test(o.type)) throw new Error(`event type "${o.type}": expected family.object.action (lowercase)`);
+  familyOf(o.type);
+  if (!(SEVERITIES as readonly string[]).includes(o.severity)) {
+    throw new Error(`event ${o.type}: severity must be one of ${SEVERITIES.join(', ')} (got ${JSON.stringify(o.severity)})`);
+  }
+  if (typeof o.device !== 'string' || o.device.length === 0) throw new Error(`event ${o.type}: device id missing`);
+  checkJson(o.data, `event ${o.type}: data`);
+}
+
+function checkJson(v: unknown, where: string): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`${where}: numbers must be finite (got ${v})`);
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new Error(`${where}: integer outside ±2^53 (got ${v})`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJson(x, `${where}[${i}]`));
+    return;
+  }
+  if (typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (x === undefined) throw new Error(`${where}.${k}: undefined is not JSON`);
+      checkJson(x, `${where}.${k}`);
+    }
+    return;
+  }
+  throw new Error(`${where}: ${typeof v} is not JSON`);
+}

@@ -1,0 +1,25 @@
+// kind → lazy import of the driver's manifest. Lazy so a gateway without cameras never
+// loads the ONVIF stack, and a broken optional dependency only breaks its own kind.
+import type { DriverManifest } from './types.js';
+
+type Loader = () => Promise<DriverManifest<unknown>>;
+
+const registry: Record<string, Loader> = {
+  synthetic: async () => (await import('./synthetic/index.js')).manifest as DriverManifest<unknown>,
+};
+
+export function knownKinds(): string[] {
+  return Object.keys(registry).sort();
+}
+
+export class UnknownDriverKindError extends Error {
+  override readonly name = 'UnknownDriverKindError';
+}
+
+export async function loadManifest(kind: string): Promise<DriverManifest<unknown>> {
+  const load = registry[kind];
+  if (!load) {
+    throw new UnknownDriverKindError(`unknown driver kind "${kind}" (known kinds: ${knownKinds().join(', ')})`);
+  }
+  return load();
+}

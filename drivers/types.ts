@@ -1,0 +1,100 @@
+// The driver seam (DESIGN §3). A driver never touches SQLite or MQTT: it reports what
+// it sees through `ctx.emit` and lets the supervisor own retries and policy.
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { JsonObject, Observation } from '../agent/events/types.js';
+
+/** Time source injected into drivers so tests can control it. */
+export interface Clock {
+  /** Wall clock, ms since the Unix epoch. */
+  now(): number;
+  /** Monotonic ms (performance.now based); never goes back. */
+  mono(): number;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  // process.hrtime is CLOCK_MONOTONIC on Linux: ms since boot, as ts.mono requires.
+  mono: () => Number(process.hrtime.bigint() / 1_000_000n),
+};
+
+/** The narrow context a driver instance gets. Nothing else of the agent is reachable. */
+export interface DriverContext {
+  /** Hand an observation to the pipeline. Never blocks; never throws for I/O reasons. */
+  emit(observation: Observation): void;
+  /** Report a non-fatal error (counted, logged, visible in health). */
+  reportError(err: Error, device?: string): void;
+  /** pino child bound to {driver, instance}. */
+  log: Logger;
+  clock: Clock;
+  /** Aborted when the driver is being stopped. */
+  signal: AbortSignal;
+}
+
+export type DeviceState = 'online' | 'offline' | 'degraded' | 'unknown';
+
+export interface DeviceHealth {
+  device: string;
+  state: DeviceState;
+  /** Wall ms of the last valid frame/answer from the device, null if never. */
+  lastSeen: number | null;
+  /** Protocol counters (frames, crcErrors, naks, timeouts, retries …). */
+  counters: Record<string, number>;
+  /** Identity learned from the device (vendor, model, serial, firmware). */
+  info?: Record<string, string | number>;
+  lastError?: string;
+}
+
+export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
+
+/** One check of `gatewarden diag`. Every non-pass verdict carries a fix hint. */
+export interface DiagnosticResult {
+  check: string;
+  device?: string;
+  verdict: Verdict;
+  detail: string;
+  hint?: string;
+}
+
+export interface CommandResult {
+  ok: boolean;
+  detail?: string;
+  data?: JsonObject;
+}
+
+export interface Driver {
+  start(): Promise<void>;
+  /** Stop emitting, wait for in-flight I/O, release ports. Emits nothing afterwards. */
+  stop(): Promise<void>;
+  health(): DeviceHealth[];
+  diagnose(): Promise<DiagnosticResult[]>;
+  /** Downlink action (LED, buzzer, output, snapshot). Throws CommandUnsupportedError if unknown. */
+  command?(name: string, args: JsonObject, target?: string): Promise<CommandResult>;
+  /** Names of the commands `command` accepts, for the platform's capability listing. */
+  commands?(): string[];
+}
+
+export interface DriverManifest<C = unknown> {
+  kind: string;
+  /** zod schema of one instance's config; defaults live here and nowhere else. */
+  configSchema: z.ZodType<C>;
+  create(config: C, ctx: DriverContext): Driver;
+}
+
+// Typed errors tell the supervisor what to do (STYLE practice 5).
+
+/** Bad configuration: retrying will not help; the instance stays down until reload. */
+export class DriverConfigError extends Error {
+  override readonly name = 'DriverConfigError';
+}
+/** Transient (port busy, device unplugged, timeout): the supervisor retries with backoff. */
+export class DriverRetryableError extends Error {
+  override readonly name = 'DriverRetryableError';
+}
+/** Unrecoverable for this instance (hardware missing for good, protocol impossible). */
+export class DriverFatalError extends Error {
+  override readonly name = 'DriverFatalError';
+}
+export class CommandUnsupportedError extends Error {
+  override readonly name = 'CommandUnsupportedError';
+}
