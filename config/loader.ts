@@ -80,10 +80,13 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
   const parsed = configSchema.safeParse(raw ?? {});
   const problems: string[] = parsed.success ? [] : formatIssues(parsed.error.issues, raw);
   const drivers: DriverInstanceConfig[] = [];
+  // Driver instances are checked even when the top level has problems, so one run of
+  // `config check` lists every error in the file.
   const rawDrivers = (raw as { drivers?: unknown } | null)?.drivers;
-  if (parsed.success) {
+  if (rawDrivers !== undefined && rawDrivers !== null && typeof rawDrivers === 'object' && !Array.isArray(rawDrivers)) {
     const seen = new Map<string, string>();
-    for (const [kind, list] of Object.entries(parsed.data.drivers)) {
+    for (const [kind, list] of Object.entries(rawDrivers as Record<string, unknown>)) {
+      if (!Array.isArray(list)) continue; // reported by the top-level schema
       let manifest;
       try {
         manifest = await loadManifest(kind);
@@ -91,7 +94,7 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
         problems.push(`drivers.${kind}: ${(e as Error).message.replace(/^unknown driver kind "[^"]*"/, 'unknown driver kind')}`);
         continue;
       }
-      list.forEach((inst, index) => {
+      list.forEach((inst: unknown, index: number) => {
         const r = manifest.configSchema.safeParse(inst);
         if (!r.success) {
           problems.push(...formatIssues(r.error.issues, inst, ['drivers', kind, index]));
@@ -109,8 +112,8 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
         drivers.push({ kind, index, id, config: r.data });
       });
     }
-  } else if (rawDrivers !== undefined && (rawDrivers === null || typeof rawDrivers !== 'object')) {
-    problems.push(`drivers: expected a map of kind → list (known kinds: ${knownKinds().join(', ')})`);
+  } else if (rawDrivers !== undefined) {
+    problems.push(`drivers: expected a map of kind → list of instances (known kinds: ${knownKinds().join(', ')})`);
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   return { config: parsed.data, drivers, source };

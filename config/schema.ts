@@ -45,7 +45,7 @@ export const tlsSchema = z.strictObject({
 export const mqttSchema = z.strictObject({
   url: mqttUrl.default('mqtt://127.0.0.1:1883'),
   /** 5 (default) or 4 (= MQTT 3.1.1). */
-  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
+  protocolVersion: z.union([z.literal(5), z.literal(4)], { error: 'expected 5 (MQTT 5) or 4 (MQTT 3.1.1)' }).default(5),
   prefix: z.string().regex(/^[^+#]+[^/+#]$/, 'expected a topic prefix without + or # and no trailing /').default('gatewarden/v1'),
   clientId: z.string().min(1).max(128).optional(),
   username: z.string().optional(),

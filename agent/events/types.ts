@@ -83,7 +83,7 @@ export function familyOf(type: string): Family {
   throw new Error(`event type "${type}": family must be one of ${FAMILIES.join(', ')}`);
 }
 
-const TYPE_RE = /^[a-z]+(\.[a-z0-9_]+){2,}$/;
+const TYPE_RE = /^[a-z]+(\.[a-z0-9_]+){1,4}$/
 
 /** Evidence classes are kept longest when the spool is over quota (DESIGN §5). */
 export function isEvidence(type: string): boolean {
@@ -99,7 +99,7 @@ export function isEvidence(type: string): boolean {
 
 /** Throws a message naming what is wrong when an observation breaks the contract. */
 export function checkObservation(o: Observation): void {
-  if (!TYPE_RE.test(o.type)) throw new Error(`event type "${o.type}": expected family.object.action (lowercase)`);
+  if (!TYPE_RE.test(o.type)) throw new Error(`event type "${o.type}": expected family.object[.action] in lowercase, e.g. access.card.read`);
   familyOf(o.type);
   if (!(SEVERITIES as readonly string[]).includes(o.severity)) {
     throw new Error(`event ${o.type}: severity must be one of ${SEVERITIES.join(', ')} (got ${JSON.stringify(o.severity)})`);

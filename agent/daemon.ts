@@ -1,0 +1,217 @@
+// Composition root: wires config → keys → spool → chain → pipeline → forwarder →
+// supervisor, and owns the order of start-up and shutdown. Everything is passed in;
+// nothing reads a settings singleton.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/loader.js';
+import { Chain, type ChainHead } from './chain/chain.js';
+import { loadOrCreateKeys, type GatewayKeys } from './chain/keys.js';
+import { createClockSyncProbe } from './clock-sync.js';
+import { Pipeline } from './pipeline.js';
+import type { JsonObject } from './events/types.js';
+import { Supervisor } from './supervisor.js';
+import { openSqliteSpool } from './spool/sqlite-spool.js';
+import { SpoolWriter } from './spool/writer.js';
+import type { Spool, SpoolOpenInfo } from './spool/types.js';
+import { Forwarder } from './forward/forwarder.js';
+import { systemClock, type Clock } from '../drivers/types.js';
+import { DeviceStatePublisher } from './device-state.js';
+import { VERSION } from './version.js';
+
+
+export interface DaemonOptions {
+  loaded: LoadedConfig;
+  log: Logger;
+  clock?: Clock;
+  /** Re-reads the config for SIGHUP; absent → reload not supported. */
+  reloadConfig?: () => Promise<LoadedConfig>;
+}
+
+export function spoolPathOf(loaded: LoadedConfig): string {
+  return loaded.config.spool.path ?? join(loaded.config.stateDir, 'spool.db');
+}
+
+export class Daemon {
+  private keys!: GatewayKeys;
+  private spool!: Spool;
+  private writer!: SpoolWriter;
+  private chain!: Chain;
+  pipeline!: Pipeline;
+  forwarder!: Forwarder;
+  supervisor!: Supervisor;
+  private devices!: DeviceStatePublisher;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly started = new Date();
+  private stopping: Promise<void> | null = null;
+  private loaded: LoadedConfig;
+  private readonly clock: Clock;
+  private readonly clockSync = createClockSyncProbe();
+
+  constructor(private readonly o: DaemonOptions) {
+    this.loaded = o.loaded;
+    this.clock = o.clock ?? systemClock;
+  }
+
+  get log(): Logger {
+    return this.o.log;
+  }
+
+  async start(): Promise<void> {
+    const { config: c, drivers } = this.loaded;
+    const log = this.o.log;
+    mkdirSync(c.stateDir, { recursive: true, mode: 0o750 });
+    this.keys = loadOrCreateKeys(c.stateDir);
+    if (this.keys.created) log.warn({ kid: this.keys.kid, file: this.keys.file }, 'generated a new gateway key (new identity)');
+
+    const opened: { spool: Spool; info: SpoolOpenInfo } = openSqliteSpool({
+      path: spoolPathOf(this.loaded),
+      quotaBytes: c.spool.quotaBytes,
+      retentionHours: c.spool.retentionHours,
+      log: log.child({ part: 'spool' }),
+    });
+    this.spool = opened.spool;
+    if (opened.info.movedAside) log.error({ movedAside: opened.info.movedAside }, 'spool failed its integrity check; moved aside, starting a new epoch');
+    const head = this.spool.head();
+
+    this.chain = new Chain({ site: c.site, gw: c.gateway, keys: this.keys, head, clock: this.clock, clockSync: this.clockSync });
+    this.writer = new SpoolWriter({
+      spool: this.spool,
+      maxEvents: c.spool.batchMaxEvents,
+      maxDelayMs: c.spool.batchMaxDelayMs,
+      log: log.child({ part: 'spool' }),
+      onCommitted: () => this.forwarder?.notify(),
+      onDropped: (ranges) => this.pipeline.onDropped(ranges),
+      onError: (err) => log.error({ err }, 'spool write failed; batch kept in memory and retried'),
+    });
+    this.pipeline = new Pipeline({ chain: this.chain, sink: this.writer, log: log.child({ part: 'pipeline' }), gw: c.gateway, checkpoint: c.chain.checkpoint });
+
+    const storedKid = this.spool.getMeta('kid');
+    const reason = this.epochReason(opened.info, head, storedKid);
+    if (reason) {
+      const extra: JsonObject = opened.info.movedAside ? { movedAside: opened.info.movedAside } : {};
+      this.pipeline.sinkSealed(this.chain.newEpoch(reason, reason === 'fresh' || reason === 'spool-reset' ? null : head, extra));
+      log.info({ epoch: this.chain.head.epoch, reason }, 'new chain epoch');
+    }
+    this.spool.setMeta('kid', this.keys.kid);
+    this.pipeline.system('system.agent.start', 'notice', {
+      version: VERSION,
+      pid: process.pid,
+      resumed: head && !reason ? { epoch: head.epoch, seq: head.seq } : null,
+      drivers: drivers.map((d) => `${d.kind}:${d.id}`),
+    });
+    this.pipeline.startTimers();
+
+    this.forwarder = new Forwarder({
+      mqtt: c.mqtt,
+      site: c.site,
+      gw: c.gateway,
+      spool: this.spool,
+      log: log.child({ part: 'mqtt' }),
+      identity: { kid: this.keys.kid, pubkey: this.keys.pubkey, version: VERSION, epoch: () => this.chain.head.epoch },
+      health: () => this.healthSnapshot(),
+      password: c.mqtt.passwordFile ? readFileSync(c.mqtt.passwordFile, 'utf8').trim() : c.mqtt.password,
+    });
+    this.forwarder.start();
+
+    this.supervisor = new Supervisor({
+      log,
+      clock: this.clock,
+      emit: (driver, obs) => this.pipeline.ingest(driver, obs),
+    });
+    this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder, pipeline: this.pipeline });
+    await this.supervisor.startAll(drivers);
+    this.devices.start();
+
+    const pruneEvery = 10 * 60_000;
+    this.pruneTimer = setInterval(() => {
+      try {
+        const n = this.spool.prune();
+        if (n > 0) log.debug({ pruned: n }, 'pruned sent events past retention');
+      } catch (err) {
+        log.error({ err }, 'spool prune failed');
+      }
+    }, pruneEvery);
+    this.pruneTimer.unref();
+    log.info({ site: c.site, gw: c.gateway, kid: this.keys.kid, epoch: this.chain.head.epoch, seq: this.chain.head.seq, drivers: drivers.length }, 'gatewarden running');
+  }
+
+  private epochReason(info: SpoolOpenInfo, head: ChainHead | null, storedKid: string | undefined): string | null {
+    if (info.resetReason === 'corrupt') return 'spool-reset';
+    if (!head || info.resetReason === 'fresh') return 'fresh';
+    if (storedKid && storedKid !== this.keys.kid) return 'key-changed';
+    if (this.keys.created) return 'key-installed';
+    return null;
+  }
+
+  healthSnapshot(): Record<string, unknown> {
+    const s = this.spool.stats();
+    const mem = process.memoryUsage();
+    return {
+      ts: new Date(this.clock.now()).toISOString(),
+      uptimeS: Math.round((this.clock.now() - this.started.getTime()) / 1000),
+      rssBytes: mem.rss,
+      head: this.chain.head,
+      clockSync: this.clockSync(),
+      spool: {
+        depth: s.depth,
+        unsent: s.unsent,
+        oldestUnsentAgeMs: s.oldestUnsentAgeMs,
+        bytes: s.bytes,
+        quotaBytes: s.quotaBytes,
+        droppedEvents: s.droppedEvents,
+      },
+      pipeline: { ...this.pipeline.counters },
+      drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors })) : [],
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.healthSnapshot(), forwarder: this.forwarder.status(), devices: this.supervisor.health() };
+  }
+
+  /** SIGHUP: re-read the config; apply what can change at run time (log level, drivers). */
+  async reload(): Promise<void> {
+    if (!this.o.reloadConfig) return;
+    let next: LoadedConfig;
+    try {
+      next = await this.o.reloadConfig();
+    } catch (e) {
+      this.o.log.error({ err: e }, 'reload rejected: config invalid; keeping the running config');
+      this.pipeline.system('system.config.rejected', 'warning', { error: (e as Error).message.slice(0, 2000) });
+      return;
+    }
+    const cur = this.loaded.config;
+    const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain'] as const;
+    const needRestart = fixed.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next.config[k]));
+    this.o.log.level = next.config.log.level;
+    const changes = await this.supervisor.reconcile(next.drivers);
+    this.loaded = { ...next, config: { ...next.config, ...Object.fromEntries(fixed.map((k) => [k, cur[k]])) } };
+    this.pipeline.system('system.config.reloaded', 'notice', { ...changes, needRestart: [...needRestart] });
+    this.o.log.info({ ...changes, needRestart }, needRestart.length ? 'config reloaded; some sections need a restart' : 'config reloaded');
+  }
+
+  /** Graceful stop: drivers → final events → flush → disconnect. Idempotent. */
+  stop(reason: string, timeoutMs = 10_000): Promise<void> {
+    this.stopping ??= this.doStop(reason, timeoutMs);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string, timeoutMs: number): Promise<void> {
+    const log = this.o.log;
+    const deadline = Date.now() + timeoutMs;
+    log.info({ reason }, 'stopping');
+    clearInterval(this.pruneTimer);
+    this.devices?.stop();
+    await this.supervisor?.stopAll();
+    if (this.pipeline) {
+      this.pipeline.system('system.agent.stop', 'notice', { reason, uptimeS: Math.round((Date.now() - this.started.getTime()) / 1000) });
+      this.pipeline.checkpoint('shutdown');
+      this.pipeline.close();
+    }
+    await this.writer?.flush();
+    await this.forwarder?.stop(Math.max(500, deadline - Date.now()));
+    this.spool?.close();
+    log.info({ head: this.chain?.head }, 'stopped');
+  }
+}

@@ -1,0 +1,35 @@
+// Keeps the retained `dev/{device}` topics (DESIGN §6) in step with driver health:
+// publishes a device's state when it changes (online/offline/model), not on every poll.
+import type { Supervisor } from './supervisor.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface DevicePublishTarget {
+  publishDevice(device: string, state: Record<string, unknown>): void;
+}
+
+export class DeviceStatePublisher {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly last = new Map<string, string>();
+
+  constructor(private readonly o: { supervisor: Supervisor; forwarder: DevicePublishTarget; pipeline: Pipeline; intervalMs?: number }) {}
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.o.intervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  tick(): void {
+    for (const h of this.o.supervisor.health()) {
+      const state = { online: h.state === 'online', state: h.state, driver: h.kind, instance: h.instance, info: h.info ?? {} };
+      const key = JSON.stringify(state);
+      if (this.last.get(h.device) === key) continue;
+      this.last.set(h.device, key);
+      this.o.forwarder.publishDevice(h.device, { ...state, lastSeen: h.lastSeen ? new Date(h.lastSeen).toISOString() : null });
+    }
+  }
+}

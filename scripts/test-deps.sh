@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian test peers the suite talks to, when missing: mosquitto (MQTT broker),
+# socat (kernel pty pairs for serial tests), python3-pymodbus (Modbus slave), mbpoll
+# (independent Modbus client), openssl (test CA), iproute2 (network namespaces).
+set -euo pipefail
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v socat >/dev/null 2>&1 || need+=(socat)
+python3 -c 'import pymodbus' >/dev/null 2>&1 || need+=(python3-pymodbus)
+command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test peers missing: ${need[*]} — install them (sudo apt-get install ${need[*]}) or run as root" >&2
+  exit 1
+fi
+echo "installing test peers: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The mosquitto package enables its system service; the tests run private instances only.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
