@@ -2,7 +2,10 @@
 // CONNECT is refused), so config/demo.yaml selects protocolVersion 4; real sites use a
 // real broker and MQTT 5.
 import { createServer, type Server } from 'node:net';
-import { createBroker } from 'aedes';
+import { createRequire } from 'node:module';
+
+// aedes is CommonJS and its named export is invisible to Node's ESM loader.
+const { createBroker } = createRequire(import.meta.url)('aedes') as typeof import('aedes');
 
 export interface EmbeddedBroker {
   host: string;

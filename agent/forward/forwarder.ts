@@ -1,0 +1,520 @@
+// The MQTT forwarder (DESIGN §6): spool → broker, QoS 1, in rowid (= seq) order, a row
+// marked sent only after a successful PUBACK. Called by the composition root: start()
+// once, notify() after each spool commit, stop() at shutdown.
+//
+// Decisions:
+// - One mqtt.js client per connection attempt, `reconnectPeriod: 0`, `clean: true`,
+//   `queueQoSZero: false`. mqtt.js would otherwise keep unacknowledged publishes in its
+//   own outgoing store and resend them on reconnect, while their callbacks either never
+//   fire (socket closed by the peer) or fire with "Connection closed" (forced cleanup):
+//   two owners of "what is unacknowledged" that can disagree. The spool is the only
+//   store: when a connection ends, its client (and its store) is discarded, callbacks of
+//   that client are ignored (generation check), and the cursor is rewound to the lowest
+//   row that was in flight. A fresh client per attempt also carries a fresh Will with the
+//   new bdSeq (the Will is fixed per CONNECT, MQTT 5 §3.1.2.5).
+// - Bounded in-flight window: at most min(mqtt.inflightWindow, broker Receive Maximum
+//   (MQTT 5 §3.2.2.3.3)) unacknowledged publishes. mqtt.js has no limit and wraps packet
+//   ids past 65535, which would lose callbacks.
+// - PUBACK reason ≥ 0x80 (mqtt.js passes an ErrorWithReasonCode to the callback; 0x10
+//   "no matching subscribers" counts as success): the row stays unsent, publishing pauses
+//   until the window drains, then resumes from the lowest failed row after backoff. Rows
+//   acknowledged meanwhile stay sent. A permanently refused topic therefore holds back
+//   later rows (no loss, no reordering of first deliveries) and is logged as an error.
+// - Duplicates are possible (QoS 1 is at-least-once): rows in flight when a connection
+//   drops are sent again; consumers dedupe by (epoch, seq).
+// - Historical marking: a row is historical when it was already in the spool when the
+//   connection came up (rowid ≤ maxRowid at CONNACK) or is older than historicalAfterMs
+//   when published; v5 publishes carry user properties hist=1|0, seq and epoch.
+//   status().replaying is true until the connect-time backlog is acknowledged.
+// - markSent is batched (MARK_BATCH acks or MARK_DELAY_MS) so one spool transaction
+//   covers many acks; acks not yet flushed when a connection drops are flushed before
+//   the rewind, so they are not resent.
+import { randomBytes } from 'node:crypto';
+import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { MqttConfig } from '../../config/schema.js';
+import type { Spool, SpoolRow } from '../spool/types.js';
+import { Backoff } from './backoff.js';
+import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
+import { makeTopics, type Topics } from './topics.js';
+
+/** Rows read from the spool per query. */
+const READ_BATCH = 1000;
+/** markSent is flushed after this many acks … */
+const MARK_BATCH = 500;
+/** … or this long after the first unflushed ack. */
+const MARK_DELAY_MS = 25;
+
+export interface ForwarderIdentity {
+  kid: string;
+  pubkey: string;
+  version: string;
+  /** Current chain epoch, read at each birth. */
+  epoch: () => string;
+}
+
+export interface ForwarderOptions {
+  mqtt: MqttConfig;
+  site: string;
+  gw: string;
+  spool: Spool;
+  log: Logger;
+  identity: ForwarderIdentity;
+  /** Agent health (spool depth, head seq, clock sync …), merged into the health topic. */
+  health: () => Record<string, unknown>;
+  clock?: { now(): number };
+  /** Password read by the caller from mqtt.passwordFile; wins over mqtt.password. */
+  password?: string;
+  /** Uniform [0,1) for the backoff jitter; tests pin it. */
+  random?: () => number;
+}
+
+export interface ForwarderStatus {
+  connected: boolean;
+  inflight: number;
+  /** Event publishes issued (resends included). */
+  published: number;
+  /** Successful PUBACKs of events. */
+  acked: number;
+  /** Refused PUBACKs (reason ≥ 0x80) of events. */
+  failed: number;
+  /** Connection attempts after the first (after a failure or a drop). */
+  reconnects: number;
+  lastError: string | null;
+  /** True until the backlog present at connect time is acknowledged. */
+  replaying: boolean;
+  /** Unsent rows in the spool (in flight included). */
+  backlog: number;
+  bdSeq: number;
+}
+
+export interface IncomingCommand {
+  name: string;
+  topic: string;
+  payload: Buffer;
+  /** MQTT 5 response topic and correlation data, to be honoured by the result. */
+  responseTopic?: string;
+  correlationData?: Buffer;
+}
+
+export type CommandHandler = (cmd: IncomingCommand) => void;
+
+type PublishOpts = NonNullable<Parameters<MqttClient['publish']>[2]>;
+
+const QOS1: PublishOpts = { qos: 1 };
+const QOS1_RETAIN: PublishOpts = { qos: 1, retain: true };
+
+export class Forwarder {
+  private readonly topics: Topics;
+  private readonly broker: string;
+  private readonly v5: boolean;
+  private readonly clientId: string;
+  private readonly clock: { now(): number };
+  private readonly started: string;
+  private readonly connBackoff: Backoff;
+  private readonly pubBackoff: Backoff;
+
+  private client: MqttClient | null = null;
+  /** Bumped whenever a client is discarded: callbacks of older clients are ignored. */
+  private gen = 0;
+  private running = false;
+  private stopping = false;
+  private connected = false;
+  private attempts = 0;
+  private bdSeq = 0;
+
+  private window = 1;
+  private cursor = 0;
+  private buf: SpoolRow[] = [];
+  private bufIdx = 0;
+  private readonly inflightRows = new Set<number>();
+  private pumping = false;
+  private histUpTo = 0;
+  /** Lowest rowid refused in this round; publishing pauses until the window drains. */
+  private failedMin = Infinity;
+  private failedInRound = 0;
+  private retryRowid = 0;
+
+  private pendingAcks: number[] = [];
+  private markTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private drained: (() => void) | null = null;
+
+  private published = 0;
+  private acked = 0;
+  private failed = 0;
+  private lastError: string | null = null;
+
+  private readonly devices = new Map<string, string>();
+  private commandHandler: CommandHandler | null = null;
+
+  constructor(private readonly o: ForwarderOptions) {
+    const m = o.mqtt;
+    this.topics = makeTopics(m.prefix, o.site, o.gw);
+    this.broker = brokerName(m.url);
+    this.v5 = m.protocolVersion === 5;
+    this.clientId = m.clientId ?? `gatewarden-${o.site}-${o.gw}-${randomBytes(3).toString('hex')}`;
+    this.clock = o.clock ?? { now: () => Date.now() };
+    this.started = new Date(this.clock.now()).toISOString();
+    const b = { minMs: m.reconnect.minMs, maxMs: m.reconnect.maxMs, random: o.random };
+    this.connBackoff = new Backoff(b);
+    this.pubBackoff = new Backoff(b);
+    this.bdSeq = Number(o.spool.getMeta('bdSeq') ?? 0) || 0;
+  }
+
+  /** Connect in the background. Never throws for network reasons; failures are retried. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.connectNow();
+    this.healthTimer = setInterval(() => this.publishHealth(), this.o.mqtt.healthIntervalSeconds * 1000);
+    this.healthTimer.unref();
+  }
+
+  /** New rows were committed to the spool. */
+  notify(): void {
+    this.pump();
+  }
+
+  onCommand(handler: CommandHandler): void {
+    this.commandHandler = handler;
+  }
+
+  /** Retained `dev/{device}`; the latest state per device is re-sent after each reconnect. */
+  publishDevice(device: string, state: Record<string, unknown>): void {
+    const payload = JSON.stringify(state);
+    this.devices.set(device, payload);
+    if (this.connected && this.client) this.client.publish(this.topics.dev(device), payload, QOS1_RETAIN, this.ignoreErr);
+  }
+
+  /** Publish a command result on `cmd-result`, or on the v5 response topic when given. */
+  publishCommandResult(payload: string, to: { responseTopic?: string; correlationData?: Buffer } = {}): boolean {
+    if (!this.connected || !this.client) return false;
+    const opts: PublishOpts = { qos: 1 };
+    if (this.v5 && to.correlationData) opts.properties = { correlationData: to.correlationData };
+    this.client.publish(this.v5 && to.responseTopic ? to.responseTopic : this.topics.cmdResult, payload, opts, this.ignoreErr);
+    return true;
+  }
+
+  status(): ForwarderStatus {
+    let backlog = 0;
+    try {
+      backlog = this.o.spool.stats(this.clock.now()).unsent;
+    } catch {
+      backlog = -1;
+    }
+    return {
+      connected: this.connected,
+      inflight: this.inflightRows.size,
+      published: this.published,
+      acked: this.acked,
+      failed: this.failed,
+      reconnects: Math.max(0, this.attempts - 1),
+      lastError: this.lastError,
+      replaying: this.isReplaying(),
+      backlog,
+      bdSeq: this.bdSeq,
+    };
+  }
+
+  /**
+   * Stop reading, wait up to timeoutMs for in-flight PUBACKs, flush markSent, publish the
+   * retained `{online:false, bdSeq, clean:true}` and DISCONNECT normally (so the broker
+   * discards the Will). Resolves within about timeoutMs.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.running = false;
+    const deadline = Date.now() + timeoutMs;
+    for (const t of [this.reconnectTimer, this.retryTimer, this.healthTimer]) if (t) clearTimeout(t);
+    this.reconnectTimer = this.retryTimer = this.healthTimer = null;
+    const client = this.client;
+    if (client && this.connected) {
+      if (this.inflightRows.size > 0) {
+        await within(new Promise<void>((resolve) => (this.drained = resolve)), deadline - Date.now());
+        this.drained = null;
+      }
+      this.flushAcks();
+      const offline = JSON.stringify({ online: false, bdSeq: this.bdSeq, clean: true });
+      await within(
+        new Promise<void>((resolve) => client.publish(this.topics.state, offline, QOS1_RETAIN, () => resolve())),
+        deadline - Date.now(),
+      );
+      this.gen++;
+      const ended = await within(new Promise<void>((resolve) => client.end(false, {}, () => resolve())), Math.max(50, deadline - Date.now()));
+      if (!ended) client.stream?.destroy();
+    } else if (client) {
+      this.gen++;
+      client.end(true);
+    }
+    this.flushAcks();
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = null;
+    this.client = null;
+    this.connected = false;
+    this.inflightRows.clear();
+  }
+
+  // ---- connection lifecycle ----
+
+  private connectNow(): void {
+    this.reconnectTimer = null;
+    if (!this.running) return;
+    this.attempts++;
+    // bdSeq rises per attempt and across restarts (DESIGN §6): persisted before CONNECT.
+    this.bdSeq++;
+    try {
+      this.o.spool.setMeta('bdSeq', String(this.bdSeq));
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'could not persist bdSeq; continuing');
+    }
+    const gen = ++this.gen;
+    let opts: IClientOptions;
+    try {
+      opts = buildClientOptions(this.o.mqtt, {
+        clientId: this.clientId,
+        password: this.o.password,
+        will: { topic: this.topics.state, payload: JSON.stringify({ online: false, bdSeq: this.bdSeq }) },
+      });
+    } catch (err) {
+      // e.g. an unreadable CA file: not a network error, but retrying lets an operator fix it live.
+      this.lastError = `MQTT client options: ${(err as Error).message}`;
+      this.o.log.error({ broker: this.broker }, this.lastError);
+      this.scheduleReconnect();
+      return;
+    }
+    this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, protocolVersion: this.o.mqtt.protocolVersion }, 'connecting to MQTT broker');
+    const client = connect(this.o.mqtt.url, opts);
+    this.client = client;
+    client.on('connect', (connack) => {
+      if (gen === this.gen) this.onConnect(client, connack);
+    });
+    client.on('error', (err) => {
+      if (gen === this.gen) this.onError(err);
+    });
+    client.on('close', () => {
+      if (gen === this.gen) this.onClose(client);
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (gen === this.gen) this.onMessage(topic, payload, packet);
+    });
+  }
+
+  private onConnect(client: MqttClient, connack: IConnackPacket): void {
+    this.connected = true;
+    this.connBackoff.reset();
+    this.lastError = null;
+    const receiveMax = connack.properties?.receiveMaximum ?? Infinity;
+    this.window = Math.max(1, Math.min(this.o.mqtt.inflightWindow, receiveMax));
+    this.histUpTo = this.o.spool.maxRowid();
+    this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
+    const birth = {
+      online: true,
+      bdSeq: this.bdSeq,
+      epoch: this.o.identity.epoch(),
+      kid: this.o.identity.kid,
+      pubkey: this.o.identity.pubkey,
+      version: this.o.identity.version,
+      started: this.started,
+    };
+    client.publish(this.topics.state, JSON.stringify(birth), QOS1_RETAIN, this.ignoreErr);
+    client.subscribe(this.topics.cmdFilter, { qos: 1 }, (err) => {
+      if (err) this.o.log.warn({ broker: this.broker, err: err.message }, 'subscribing to commands failed');
+    });
+    for (const [device, payload] of this.devices) client.publish(this.topics.dev(device), payload, QOS1_RETAIN, this.ignoreErr);
+    this.pump();
+  }
+
+  private onError(err: Error & { code?: unknown }): void {
+    const info = describeConnectError(err, this.o.mqtt.protocolVersion);
+    this.lastError = `${this.broker}: ${info.reason}`;
+    const msg = info.kind === 'auth' ? `MQTT broker ${this.broker} refused the connection: ${info.reason}` : `MQTT ${this.broker}: ${info.reason}`;
+    this.o.log.error({ broker: this.broker, kind: info.kind, reason: info.reason }, msg);
+  }
+
+  private onClose(client: MqttClient): void {
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.gen++;
+    this.client = null;
+    // Drop mqtt.js's copy of anything unacknowledged: the spool decides what is resent.
+    client.end(true);
+    this.flushAcks();
+    this.rewind();
+    if (this.drained) this.drained();
+    if (wasConnected) this.o.log.warn({ broker: this.broker }, 'connection to MQTT broker lost');
+    if (this.running) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (!this.running || this.reconnectTimer) return;
+    const delay = this.connBackoff.next();
+    this.o.log.info({ broker: this.broker, retryInMs: delay, attempt: this.connBackoff.attempts }, 'reconnecting to MQTT broker after backoff');
+    this.reconnectTimer = setTimeout(() => this.connectNow(), delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const name = this.topics.commandName(topic);
+    if (name === null) return;
+    if (!this.commandHandler) {
+      this.o.log.debug({ topic }, 'command received but no handler is installed');
+      return;
+    }
+    const cmd: IncomingCommand = { name, topic, payload };
+    const p = packet.properties;
+    if (p?.responseTopic) cmd.responseTopic = p.responseTopic;
+    if (p?.correlationData) cmd.correlationData = p.correlationData;
+    try {
+      this.commandHandler(cmd);
+    } catch (err) {
+      this.o.log.error({ topic, err: (err as Error).message }, 'command handler threw');
+    }
+  }
+
+  // ---- the publish pipeline ----
+
+  private pump(): void {
+    if (!this.connected || this.pumping || this.failedMin !== Infinity || this.stopping) return;
+    const client = this.client;
+    if (!client) return;
+    this.pumping = true;
+    try {
+      const gen = this.gen;
+      const now = this.clock.now();
+      const histAge = this.o.mqtt.historicalAfterMs;
+      while (this.inflightRows.size < this.window) {
+        if (this.bufIdx >= this.buf.length) {
+          this.buf = this.o.spool.readUnsent(this.cursor, READ_BATCH);
+          this.bufIdx = 0;
+          if (this.buf.length === 0) break;
+        }
+        const row = this.buf[this.bufIdx++];
+        this.cursor = row.rowid;
+        const rowid = row.rowid;
+        let opts = QOS1;
+        if (this.v5) {
+          const hist = rowid <= this.histUpTo || now - row.acceptedAt > histAge;
+          opts = { qos: 1, properties: { userProperties: { hist: hist ? '1' : '0', seq: String(row.seq), epoch: row.epoch } } };
+        }
+        this.inflightRows.add(rowid);
+        this.published++;
+        client.publish(this.topics.evt(row.family), row.payload, opts, (err) => this.onAck(gen, rowid, err));
+      }
+    } catch (err) {
+      this.lastError = `spool read: ${(err as Error).message}`;
+      this.o.log.error({ err: (err as Error).message }, 'reading the spool failed; retrying on the next notify');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private onAck(gen: number, rowid: number, err: (Error & { code?: unknown }) | undefined): void {
+    if (gen !== this.gen) return;
+    if (err && typeof err.code !== 'number') return; // "Connection closed" etc.: onClose rewinds.
+    this.inflightRows.delete(rowid);
+    if (err) {
+      this.failed++;
+      this.failedInRound++;
+      if (rowid < this.failedMin) this.failedMin = rowid;
+      const code = err.code as number;
+      this.lastError = `${this.broker}: broker refused event row ${rowid}: ${err.message.replace(/^Publish error: /, '').toLowerCase()} (PUBACK 0x${code.toString(16)})`;
+    } else {
+      this.acked++;
+      this.pendingAcks.push(rowid);
+      if (rowid === this.retryRowid) {
+        this.retryRowid = 0;
+        this.pubBackoff.reset();
+      }
+      if (this.pendingAcks.length >= MARK_BATCH) this.flushAcks();
+      else if (!this.markTimer) this.markTimer = setTimeout(() => this.flushAcks(), MARK_DELAY_MS);
+    }
+    if (this.inflightRows.size === 0 && this.drained) this.drained();
+    if (this.failedMin !== Infinity) {
+      if (this.inflightRows.size === 0) this.scheduleRetry();
+    } else {
+      this.pump();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopping) return;
+    this.flushAcks();
+    const delay = this.pubBackoff.next();
+    this.o.log.error(
+      { broker: this.broker, refused: this.failedInRound, fromRow: this.failedMin, retryInMs: delay },
+      `${this.lastError}; ${this.failedInRound} event(s) stay unsent and are retried after backoff`,
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryRowid = this.failedMin;
+      this.rewind();
+      this.pump();
+    }, delay);
+  }
+
+  /** Resume from the lowest row not acknowledged (failed, in flight, or read but unsent). */
+  private rewind(): void {
+    let low = this.failedMin;
+    for (const r of this.inflightRows) if (r < low) low = r;
+    if (this.bufIdx < this.buf.length && this.buf[this.bufIdx].rowid < low) low = this.buf[this.bufIdx].rowid;
+    if (low !== Infinity) this.cursor = Math.min(this.cursor, low - 1);
+    this.inflightRows.clear();
+    this.buf = [];
+    this.bufIdx = 0;
+    this.failedMin = Infinity;
+    this.failedInRound = 0;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private flushAcks(): void {
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = null;
+    if (this.pendingAcks.length === 0) return;
+    const rows = this.pendingAcks;
+    this.pendingAcks = [];
+    try {
+      this.o.spool.markSent(rows);
+    } catch (err) {
+      // Kept for the next flush; if never flushed, the rows are resent (a duplicate, not a loss).
+      this.pendingAcks = rows.concat(this.pendingAcks);
+      this.o.log.error({ err: (err as Error).message, rows: rows.length }, 'spool markSent failed');
+    }
+  }
+
+  private isReplaying(): boolean {
+    if (!this.connected || this.histUpTo === 0) return false;
+    if (this.cursor < this.histUpTo || this.failedMin <= this.histUpTo) return true;
+    for (const r of this.inflightRows) if (r <= this.histUpTo) return true;
+    return false;
+  }
+
+  private publishHealth(): void {
+    const client = this.client;
+    if (!this.connected || !client) return;
+    let agent: Record<string, unknown> = {};
+    try {
+      agent = this.o.health();
+    } catch (err) {
+      agent = { healthError: (err as Error).message };
+    }
+    client.publish(this.topics.health, JSON.stringify({ ...agent, forward: this.status() }), QOS1, this.ignoreErr);
+  }
+
+  private readonly ignoreErr = (): void => {};
+}
+
+/** Resolves true when p settles within ms, false otherwise (p keeps running). */
+function within(p: Promise<void>, ms: number): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}

@@ -1,0 +1,280 @@
+// The SQLite outbox (DESIGN §5): the one writer connection of the daemon. Every public
+// method is synchronous (better-sqlite3); a method that writes does so in exactly one
+// transaction, and in-memory mirrors (head, byte total, counters, rowid high-water) are
+// updated only after that transaction committed, so a throwing append leaves both the
+// file and this object as they were and the caller can retry the same batch.
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { ChainHead, SealedEvent } from '../chain/chain.js';
+import { isEvidence, severityRank } from '../events/types.js';
+import { evictForQuota, mergeRanges, type DroppedRow, type EvictStatements } from './evict.js';
+import { openSpoolDatabase } from './open.js';
+import { META, RESERVED_META_KEYS, ROW_COLUMNS, rowBytes, toSpoolRow, type RawRow } from './schema.js';
+import { parseHead, queryStats, readMeta } from './stats.js';
+import type { AppendResult, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
+
+// The read-only side lives in readonly.ts; re-exported so callers need one import path.
+export { openSpoolReadOnly, type ReadOnlySpool, type SpoolRecord } from './readonly.js';
+export { ROW_OVERHEAD_BYTES, rowBytes } from './schema.js';
+
+export interface SqliteSpoolOptions {
+  path: string;
+  /** Logical byte quota (payload + ROW_OVERHEAD_BYTES per row), config `spool.quotaBytes`. */
+  quotaBytes: number;
+  /** Sent rows older than this are removed by prune(), config `spool.retentionHours`. */
+  retentionHours: number;
+  log?: Logger;
+  /** Wall clock for accepted_at / sent_at / ages (ms). */
+  now?: () => number;
+}
+
+/** Rows per prune transaction: keeps each write short so appends are not held up long. */
+const PRUNE_CHUNK = 5000;
+
+interface AppendOutcome {
+  bytes: number;
+  hw: number;
+  head: ChainHead;
+  evictedSent: number;
+  dropped: DroppedRow[];
+}
+
+export function openSqliteSpool(opts: SqliteSpoolOptions): { spool: SqliteSpool; info: SpoolOpenInfo } {
+  const now = opts.now ?? Date.now;
+  const { db, info } = openSpoolDatabase(opts.path, { now, log: opts.log });
+  const spool = new SqliteSpool(db, { ...opts, now });
+  if (!info.resetReason && spool.head() === null) info.resetReason = 'fresh';
+  return { spool, info };
+}
+
+export class SqliteSpool implements Spool {
+  readonly path: string;
+  private readonly quota: number;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+
+  private h: ChainHead | null;
+  private bytes: number;
+  private hw: number;
+  private droppedEvents: number;
+  private sentTotal: number;
+  private closed = false;
+
+  private readonly s: {
+    insert: Database.Statement<[number, string, number, string, string, number, number, number, number, string]>;
+    putMeta: Database.Statement<[string, string]>;
+    getMeta: Database.Statement<[string], string>;
+    readUnsent: Database.Statement<[number, number], RawRow>;
+    readRange: Database.Statement<[string, number, number], RawRow>;
+    markOne: Database.Statement<[number, number]>;
+    markRange: Database.Statement<[number, number, number]>;
+    prune: Database.Statement<[number, number], number>;
+    maxRowid: Database.Statement<[], number | null>;
+  };
+  private readonly evict: EvictStatements;
+  private readonly appendTx: (events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number) => AppendOutcome;
+  private readonly markTx: (rowids: readonly number[], at: number) => number;
+  private readonly pruneTx: (cutoff: number) => { rows: number; bytes: number };
+
+  /** Use openSqliteSpool(); the connection must come from openSpoolDatabase(). */
+  constructor(
+    private readonly db: Database.Database,
+    o: SqliteSpoolOptions & { now: () => number },
+  ) {
+    if (!(o.quotaBytes > 0)) throw new Error(`spool quotaBytes must be > 0 (got ${o.quotaBytes})`);
+    this.path = o.path;
+    this.quota = o.quotaBytes;
+    this.retentionMs = Math.max(0, o.retentionHours) * 3_600_000;
+    this.now = o.now;
+    this.log = o.log;
+
+    this.s = {
+      insert: db.prepare(
+        'INSERT INTO events(rowid, epoch, seq, type, family, severity, evidence, accepted_at, bytes, payload) VALUES (?,?,?,?,?,?,?,?,?,?)',
+      ),
+      putMeta: db.prepare('INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      getMeta: db.prepare<[string], string>('SELECT v FROM meta WHERE k = ?').pluck(),
+      readUnsent: db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE sent_at IS NULL AND rowid > ? ORDER BY rowid LIMIT ?`),
+      readRange: db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE epoch = ? AND seq >= ? ORDER BY seq LIMIT ?`),
+      markOne: db.prepare('UPDATE events SET sent_at = ? WHERE rowid = ? AND sent_at IS NULL'),
+      markRange: db.prepare('UPDATE events SET sent_at = ? WHERE rowid BETWEEN ? AND ? AND sent_at IS NULL'),
+      prune: db
+        .prepare<[number, number], number>(
+          'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at, rowid LIMIT ?) RETURNING bytes',
+        )
+        .pluck(),
+      maxRowid: db.prepare<[], number | null>('SELECT max(rowid) FROM events').pluck(),
+    };
+    this.evict = {
+      oldestSent: db.prepare('SELECT rowid, bytes FROM events WHERE sent_at IS NOT NULL ORDER BY sent_at, rowid LIMIT ?'),
+      nextUnsent: db.prepare('SELECT rowid, epoch, seq, bytes FROM events WHERE sent_at IS NULL ORDER BY evidence, severity, rowid LIMIT ?'),
+      deleteRow: db.prepare('DELETE FROM events WHERE rowid = ?'),
+    };
+
+    // Recover the committed state. The byte total is summed once here and then kept in
+    // memory: the hot path never runs SUM.
+    this.h = parseHead(readMeta(db, META.head));
+    this.bytes = (db.prepare('SELECT coalesce(sum(bytes), 0) FROM events').pluck().get() as number) ?? 0;
+    this.hw = Math.max(Number(readMeta(db, META.rowidHw) ?? 0), this.s.maxRowid.get() ?? 0);
+    this.droppedEvents = Number(readMeta(db, META.droppedEvents) ?? 0);
+    this.sentTotal = Number(readMeta(db, META.sentTotal) ?? 0);
+    if (readMeta(db, META.quotaBytes) !== String(this.quota)) this.s.putMeta.run(META.quotaBytes, String(this.quota));
+
+    this.appendTx = db.transaction(this.appendInTx.bind(this)).immediate;
+    this.markTx = db.transaction(this.markInTx.bind(this)).immediate;
+    this.pruneTx = db.transaction(this.pruneInTx.bind(this)).immediate;
+  }
+
+  append(events: SealedEvent[]): AppendResult {
+    this.assertOpen();
+    if (events.length === 0) return { dropped: [], evictedSent: 0 };
+    const sizes = new Int32Array(events.length);
+    let batchBytes = 0;
+    for (let i = 0; i < events.length; i++) {
+      sizes[i] = rowBytes(events[i].payload);
+      batchBytes += sizes[i];
+    }
+    const out = this.appendTx(events, sizes, batchBytes, this.now());
+    // Committed: only now does memory follow the file.
+    this.bytes = out.bytes;
+    this.hw = out.hw;
+    this.h = out.head;
+    this.droppedEvents += out.dropped.length;
+    const dropped = mergeRanges(out.dropped);
+    if (dropped.length > 0 || out.evictedSent > 0) {
+      this.log?.warn({ dropped, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: rows evicted');
+    }
+    return { dropped, evictedSent: out.evictedSent };
+  }
+
+  private appendInTx(events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number): AppendOutcome {
+    let bytes = this.bytes;
+    let evictedSent = 0;
+    let dropped: DroppedRow[] = [];
+    const over = bytes + batchBytes - this.quota;
+    if (over > 0) {
+      const ev = evictForQuota(this.evict, over);
+      bytes -= ev.freed;
+      evictedSent = ev.evictedSent;
+      dropped = ev.dropped;
+    }
+    // Nothing else is left and the batch alone is over quota: its oldest events go
+    // (still reported). Their rowids stay unused so storage order stays comparable.
+    let skip = 0;
+    let kept = batchBytes;
+    while (skip < events.length && bytes + kept > this.quota) {
+      const b = events[skip].body;
+      dropped.push({ rowid: this.hw + 1 + skip, epoch: b.epoch, seq: b.seq });
+      kept -= sizes[skip];
+      skip++;
+    }
+    const ins = this.s.insert;
+    for (let i = skip; i < events.length; i++) {
+      const e = events[i];
+      const b = e.body;
+      ins.run(this.hw + 1 + i, b.epoch, b.seq, b.type, e.family, severityRank(b.severity), isEvidence(b.type) ? 1 : 0, at, sizes[i], e.payload);
+    }
+    const last = events[events.length - 1];
+    const head: ChainHead = { epoch: last.body.epoch, seq: last.body.seq, hash: last.hash };
+    const hw = this.hw + events.length;
+    this.s.putMeta.run(META.head, JSON.stringify(head));
+    this.s.putMeta.run(META.rowidHw, String(hw));
+    if (dropped.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + dropped.length));
+    return { bytes: bytes + kept, hw, head, evictedSent, dropped };
+  }
+
+  head(): ChainHead | null {
+    return this.h ? { ...this.h } : null;
+  }
+
+  readUnsent(afterRowid: number, limit: number): SpoolRow[] {
+    this.assertOpen();
+    return this.s.readUnsent.all(afterRowid, limit).map(toSpoolRow);
+  }
+
+  markSent(rowids: readonly number[]): void {
+    this.assertOpen();
+    if (rowids.length === 0) return;
+    this.sentTotal += this.markTx(rowids, this.now());
+  }
+
+  /** Contiguous rowid runs become one range UPDATE: acks arrive mostly in order. */
+  private markInTx(rowids: readonly number[], at: number): number {
+    const ids = Float64Array.from(rowids).sort();
+    let changed = 0;
+    let i = 0;
+    while (i < ids.length) {
+      const lo = ids[i];
+      let hi = lo;
+      i++;
+      while (i < ids.length && (ids[i] === hi + 1 || ids[i] === hi)) hi = ids[i++];
+      changed += (lo === hi ? this.s.markOne.run(at, lo) : this.s.markRange.run(at, lo, hi)).changes;
+    }
+    if (changed > 0) this.s.putMeta.run(META.sentTotal, String(this.sentTotal + changed));
+    return changed;
+  }
+
+  maxRowid(): number {
+    this.assertOpen();
+    return this.s.maxRowid.get() ?? 0;
+  }
+
+  readRange(epoch: string, fromSeq: number, limit: number): SpoolRow[] {
+    this.assertOpen();
+    return this.s.readRange.all(epoch, fromSeq, limit).map(toSpoolRow);
+  }
+
+  prune(now: number = this.now()): number {
+    this.assertOpen();
+    const cutoff = now - this.retentionMs;
+    let total = 0;
+    for (;;) {
+      const r = this.pruneTx(cutoff);
+      this.bytes -= r.bytes;
+      total += r.rows;
+      if (r.rows < PRUNE_CHUNK) break;
+    }
+    return total;
+  }
+
+  private pruneInTx(cutoff: number): { rows: number; bytes: number } {
+    const freed = this.s.prune.all(cutoff, PRUNE_CHUNK);
+    let bytes = 0;
+    for (const b of freed) bytes += b;
+    return { rows: freed.length, bytes };
+  }
+
+  stats(now: number = this.now()): SpoolStats {
+    this.assertOpen();
+    return queryStats(this.db, this.path, now, {
+      head: this.head(),
+      bytes: this.bytes,
+      quotaBytes: this.quota,
+      droppedEvents: this.droppedEvents,
+      sentTotal: this.sentTotal,
+    });
+  }
+
+  getMeta(key: string): string | undefined {
+    this.assertOpen();
+    return this.s.getMeta.get(key);
+  }
+
+  /** Free-form keys for other parts (e.g. the forwarder's bdSeq); the spool's own are refused. */
+  setMeta(key: string, value: string): void {
+    this.assertOpen();
+    if (RESERVED_META_KEYS.has(key)) throw new Error(`spool meta key "${key}" is owned by the spool`);
+    this.s.putMeta.run(key, value);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`spool ${this.path} is closed`);
+  }
+}

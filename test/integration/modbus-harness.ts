@@ -1,0 +1,121 @@
+// Shared by the Modbus integration tests: the pymodbus peer process, a real DriverContext
+// that collects observations, and polling helpers (no fixed sleeps, no timing asserts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { Observation } from '../../agent/events/types.js';
+import { checkObservation } from '../../agent/events/types.js';
+import { systemClock, type DriverContext } from '../../drivers/types.js';
+import { modbusConfigSchema, type ModbusConfig } from '../../drivers/modbus/config.js';
+
+const PEER = fileURLToPath(new URL('../peers/modbus_slave.py', import.meta.url));
+/** Debian's python3 carries python3-pymodbus; a pyenv shim earlier in PATH may not. */
+export const PYTHON = process.env.GW_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+export interface Peer {
+  /** TCP port or serial device the peer listens on. */
+  where: string;
+  set(unit: number, table: 'hr' | 'ir' | 'co' | 'di', address: number, values: Array<number | boolean>): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function startPeer(config: object, timeoutMs = 15_000): Promise<Peer> {
+  const child: ChildProcess = spawn(PYTHON, [PEER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  child.once('error', () => undefined);
+  const kill = async (): Promise<void> => {
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+  };
+  const waitOut = async (re: RegExp, what: string): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = out.match(re);
+      if (m) return m;
+      if (exited || Date.now() > deadline) {
+        await kill();
+        throw new Error(`modbus peer: ${what} not seen; stdout=${out.trim()} stderr=${err.trim().slice(-2000)}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        waiters.push(() => (clearTimeout(t), r()));
+      });
+    }
+  };
+  const m = await waitOut(/READY (\S+)/, 'READY');
+  let n = 0;
+  return {
+    where: m[1],
+    kill,
+    async set(unit, table, address, values) {
+      n += 1;
+      child.stdin?.write(`${JSON.stringify({ op: 'set', unit, table, address, values })}\n`);
+      await waitOut(new RegExp(`OK ${n}\\b`), `OK ${n}`);
+    },
+  };
+}
+
+export interface TestCtx {
+  ctx: DriverContext;
+  events: Observation[];
+  abort: AbortController;
+  errors: Error[];
+}
+
+export function makeCtx(): TestCtx {
+  const events: Observation[] = [];
+  const errors: Error[] = [];
+  const abort = new AbortController();
+  const ctx: DriverContext = {
+    emit(o) {
+      checkObservation(o);
+      events.push(o);
+    },
+    reportError(e) {
+      errors.push(e);
+    },
+    log: pino({ level: 'silent' }),
+    clock: systemClock,
+    signal: abort.signal,
+  };
+  return { ctx, events, abort, errors };
+}
+
+export function parseConfig(raw: unknown): ModbusConfig {
+  return modbusConfigSchema.parse(raw);
+}
+
+/** Poll until cond() is truthy; throws naming `what` after timeoutMs. */
+export async function waitFor<T>(cond: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function readings(events: Observation[], device: string, point: string): Array<number | boolean | string> {
+  return events
+    .filter((e) => e.type === 'sensor.reading' && e.device === device && e.data.point === point)
+    .map((e) => e.data.value as number | boolean | string);
+}
+
+export function ofType(events: Observation[], type: string, device?: string): Observation[] {
+  return events.filter((e) => e.type === type && (device === undefined || e.device === device));
+}
