@@ -210,6 +210,11 @@ export class Daemon {
       this.pipeline.close();
     }
     await this.writer?.flush();
+    // The final flush may itself have evicted rows under quota: announce them too.
+    for (let i = 0; i < 3 && this.pipeline?.hasPendingDrops; i++) {
+      this.pipeline.announceDrops();
+      await this.writer.flush();
+    }
     await this.forwarder?.stop(Math.max(500, deadline - Date.now()));
     this.spool?.close();
     log.info({ head: this.chain?.head }, 'stopped');

@@ -20,6 +20,23 @@ export interface PipelineOptions {
   log: Logger;
   gw: string;
   checkpoint: { everyEvents: number; everySeconds: number };
+  /** Minimum spacing of `system.spool.overflow` announcements (default 1000 ms). */
+  overflowCoalesceMs?: number;
+}
+
+/** Keeps one overflow event well under typical broker message limits (~40 bytes a range). */
+export const OVERFLOW_RANGES_PER_EVENT = 256;
+
+/** Merge ranges per epoch into sorted, non-overlapping, non-adjacent runs. */
+export function mergeDropped(ranges: DroppedRange[]): DroppedRange[] {
+  const sorted = [...ranges].sort((a, b) => (a.epoch === b.epoch ? a.from - b.from : a.epoch < b.epoch ? -1 : 1));
+  const out: DroppedRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.epoch === r.epoch && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else out.push({ ...r });
+  }
+  return out;
 }
 
 export interface PipelineCounters {
@@ -37,8 +54,14 @@ export class Pipeline {
   private readonly listeners: EventListener[] = [];
   private depth = 0;
   private closed = false;
+  private readonly pendingDrops: DroppedRange[] = [];
+  private lastOverflowAt = 0;
+  private overflowTimer: NodeJS.Timeout | undefined;
+  private readonly overflowCoalesceMs: number;
 
-  constructor(private readonly o: PipelineOptions) {}
+  constructor(private readonly o: PipelineOptions) {
+    this.overflowCoalesceMs = o.overflowCoalesceMs ?? 1000;
+  }
 
   get head(): ChainHead {
     return this.o.chain.head;
@@ -61,7 +84,11 @@ export class Pipeline {
     return this.sealAndSink(() => this.o.chain.seal({ ...obs, driver }));
   }
 
-  /** Agent-originated event (start, stop, config, command results). */
+  get hasPendingDrops(): boolean {
+    return this.pendingDrops.length > 0;
+  }
+
+  /** Agent-originated event (start, stop, config, command results). Allowed after close(): shutdown records. */
   system(type: string, severity: Severity, data: JsonObject): SealedEvent {
     return this.sealAndSink(() => this.o.chain.seal({ driver: 'agent', device: this.o.gw, type, severity, data }));
   }
@@ -82,18 +109,41 @@ export class Pipeline {
 
   /**
    * Called by the spool writer after a commit that evicted unsent events for quota.
-   * The overflow event is itself evidence-class, so the spool keeps it over what it dropped.
+   * The overflow event is itself evidence-class, so the spool keeps it over what it
+   * dropped. Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
+   * that sustained pressure — where each announcement may itself push out more rows —
+   * cannot turn into a stream of overflow events; long lists are split into several
+   * events of at most OVERFLOW_RANGES_PER_EVENT exact ranges each.
    */
   onDropped(ranges: DroppedRange[]): void {
-    if (ranges.length === 0 || this.closed) return;
+    if (ranges.length === 0) return;
+    this.pendingDrops.push(...ranges);
+    if (this.closed) return;
+    const wait = this.lastOverflowAt + this.overflowCoalesceMs - Date.now();
+    if (wait <= 0) this.announceDrops();
+    else this.overflowTimer ??= setTimeout(() => this.announceDrops(), wait);
+  }
+
+  /** Announce coalesced drops now; also used at shutdown after the final flush. */
+  announceDrops(): void {
+    clearTimeout(this.overflowTimer);
+    this.overflowTimer = undefined;
+    if (this.pendingDrops.length === 0) return;
+    const ranges = mergeDropped(this.pendingDrops.splice(0));
+    this.lastOverflowAt = Date.now();
     const count = ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
-    this.counters.overflowEvents += 1;
-    this.o.log.error({ ranges, count }, 'spool over quota: unsent events dropped');
-    this.system('system.spool.overflow', 'alarm', {
-      reason: 'quota',
-      count,
-      dropped: ranges.map((r) => ({ epoch: r.epoch, from: r.from, to: r.to })),
-    });
+    this.o.log.error({ ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, 'spool over quota: unsent events dropped');
+    for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) {
+      const part = ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT);
+      this.counters.overflowEvents += 1;
+      this.system('system.spool.overflow', 'alarm', {
+        reason: 'quota',
+        count: part.reduce((n, r) => n + (r.to - r.from + 1), 0),
+        part: Math.floor(i / OVERFLOW_RANGES_PER_EVENT) + 1,
+        parts: Math.ceil(ranges.length / OVERFLOW_RANGES_PER_EVENT),
+        dropped: part.map((r) => ({ epoch: r.epoch, from: r.from, to: r.to })),
+      });
+    }
   }
 
   startTimers(): void {
@@ -104,8 +154,9 @@ export class Pipeline {
     this.timer.unref();
   }
 
-  /** No more events after this; the caller flushes the writer. */
+  /** No more events after this (pending drop announcements go out first); the caller flushes the writer. */
   close(): void {
+    this.announceDrops();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
   }

@@ -5,6 +5,7 @@ import type { DriverManifest } from './types.js';
 type Loader = () => Promise<DriverManifest<unknown>>;
 
 const registry: Record<string, Loader> = {
+  modbus: async () => (await import('./modbus/index.js')).manifest as DriverManifest<unknown>,
   synthetic: async () => (await import('./synthetic/index.js')).manifest as DriverManifest<unknown>,
 };
 

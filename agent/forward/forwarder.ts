@@ -331,7 +331,10 @@ export class Forwarder {
   private onError(err: Error & { code?: unknown }): void {
     const info = describeConnectError(err, this.o.mqtt.protocolVersion);
     this.lastError = `${this.broker}: ${info.reason}`;
-    const msg = info.kind === 'auth' ? `MQTT broker ${this.broker} refused the connection: ${info.reason}` : `MQTT ${this.broker}: ${info.reason}`;
+    const msg =
+      info.kind === 'auth'
+        ? `MQTT broker ${this.broker} refused the connection: ${info.reason}; check mqtt.username and mqtt.password/passwordFile against the broker's users and ACL`
+        : `MQTT ${this.broker}: ${info.reason}`;
     this.o.log.error({ broker: this.broker, kind: info.kind, reason: info.reason }, msg);
   }
 

@@ -117,6 +117,12 @@ export function describeConnectError(err: Error & { code?: unknown }, protocolVe
     if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
       return { kind: 'tls', reason: `TLS: broker certificate is outside its validity period (${code}); check the certificate and the gateway clock` };
     }
+    if (code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' || code === 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE') {
+      return { kind: 'tls', reason: `TLS: the broker requires a client certificate (${code}); set mqtt.tls.cert and mqtt.tls.key` };
+    }
+    if (code === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' || code === 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' || code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN') {
+      return { kind: 'tls', reason: `TLS: the broker rejected the client certificate (${code}); check mqtt.tls.cert against the broker's CA` };
+    }
     if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
       return { kind: 'tls', reason: `TLS handshake failed (${code}): ${err.message}` };
     }

@@ -40,9 +40,16 @@ interface AppendOutcome {
 }
 
 export function openSqliteSpool(opts: SqliteSpoolOptions): { spool: SqliteSpool; info: SpoolOpenInfo } {
+  if (!(opts.quotaBytes > 0)) throw new Error(`spool quotaBytes must be > 0 (got ${opts.quotaBytes})`);
   const now = opts.now ?? Date.now;
   const { db, info } = openSpoolDatabase(opts.path, { now, log: opts.log });
-  const spool = new SqliteSpool(db, { ...opts, now });
+  let spool: SqliteSpool;
+  try {
+    spool = new SqliteSpool(db, { ...opts, now });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   if (!info.resetReason && spool.head() === null) info.resetReason = 'fresh';
   return { spool, info };
 }
@@ -82,7 +89,6 @@ export class SqliteSpool implements Spool {
     private readonly db: Database.Database,
     o: SqliteSpoolOptions & { now: () => number },
   ) {
-    if (!(o.quotaBytes > 0)) throw new Error(`spool quotaBytes must be > 0 (got ${o.quotaBytes})`);
     this.path = o.path;
     this.quota = o.quotaBytes;
     this.retentionMs = Math.max(0, o.retentionHours) * 3_600_000;
@@ -142,8 +148,11 @@ export class SqliteSpool implements Spool {
     this.h = out.head;
     this.droppedEvents += out.dropped.length;
     const dropped = mergeRanges(out.dropped);
-    if (dropped.length > 0 || out.evictedSent > 0) {
-      this.log?.warn({ dropped, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: rows evicted');
+    if (dropped.length > 0) {
+      this.log?.warn({ dropped, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: unsent events dropped');
+    } else if (out.evictedSent > 0) {
+      // Sent rows leaving early is routine once the spool is full: not a loss.
+      this.log?.debug({ evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: sent rows evicted early');
     }
     return { dropped, evictedSent: out.evictedSent };
   }

@@ -58,6 +58,7 @@ export class SpoolWriter {
   private waiters: Waiter[] = [];
   private committing = false;
   private closed = false;
+  private abandoned: Error | null = null;
   private readonly maxEvents: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
@@ -95,6 +96,7 @@ export class SpoolWriter {
   /** Resolves once every event up to `ticket` has committed. */
   whenCommitted(ticket: number): Promise<void> {
     if (this.committed >= ticket) return Promise.resolve();
+    if (this.abandoned) return Promise.reject(this.abandoned);
     return new Promise((resolve, reject) => this.waiters.push({ ticket, resolve, reject }));
   }
 
@@ -124,6 +126,7 @@ export class SpoolWriter {
     this.pending = [];
     this.failed = null;
     const err = new Error(`spool writer abandoned (${reason}): ${lost} event(s) not accepted`);
+    this.abandoned = err;
     const ws = this.waiters;
     this.waiters = [];
     for (const w of ws) w.reject(err);

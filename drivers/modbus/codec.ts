@@ -125,9 +125,22 @@ export function applyScaling(raw: PointValue, type: DataType, s: Scaling): Point
   let v = typeof raw === 'string' ? Number(raw) : raw;
   const scaled = s.scale !== 1 || s.offset !== 0;
   if (type === 'float32' && !scaled) v = shortestFloat32(v);
-  if (scaled) v = Number((v * s.scale + s.offset).toPrecision(15));
+  if (scaled) v = roundScaled(v * s.scale, s.offset);
   if (s.decimals !== undefined) v = Number(v.toFixed(s.decimals));
   return Object.is(v, -0) ? 0 : v;
+}
+
+/**
+ * raw × scale + offset, rounded to 15 significant digits of the larger operand: the error
+ * of the float arithmetic is relative to the operands, not to a result that cancels them
+ * (2731 × 0.1 − 273.15 must read −0.05, not −0.0499999999999545).
+ */
+function roundScaled(product: number, offset: number): number {
+  const r = product + offset;
+  const mag = Math.max(Math.abs(product), Math.abs(offset), Math.abs(r));
+  if (mag === 0 || !Number.isFinite(r)) return r;
+  const d = Math.min(100, Math.max(0, 14 - Math.floor(Math.log10(mag))));
+  return Number(r.toFixed(d));
 }
 
 /** Shortest decimal that reads back as the same float32 (at most 9 significant digits). */

@@ -40,6 +40,9 @@ export class ModbusDriver implements Driver {
       },
       now: () => ctx.clock.now(),
       mono: () => ctx.clock.mono(),
+      reportError: (e: Error, device: string) => {
+        if (this.emitting) this.ctx.reportError(e, device);
+      },
     };
     this.units = cfg.units.map((u) => new UnitRuntime(u, env));
     this.scheduler = new BusScheduler({
@@ -49,6 +52,9 @@ export class ModbusDriver implements Driver {
       log: ctx.log,
       mono: () => ctx.clock.mono(),
       interFrameDelayMs: cfg.transport.type === 'rtu' ? interFrameDelayMs(cfg.transport) : 0,
+      reportError: (e) => {
+        if (this.emitting) this.ctx.reportError(e);
+      },
     });
     ctx.signal.addEventListener('abort', () => void this.stop(), { once: true });
   }

@@ -23,6 +23,8 @@ export interface SchedulerOptions {
   mono(): number;
   /** Silence enforced between the end of one exchange and the next request (0 on TCP). */
   interFrameDelayMs: number;
+  /** ctx.reportError: a lost line is counted once per loss. */
+  reportError(e: Error): void;
 }
 
 type Outcome = { ok: true; data: number[] | boolean[] } | { ok: false; err: ModbusRequestError };
@@ -140,6 +142,7 @@ export class BusScheduler {
   private async reconnect(): Promise<void> {
     const reason = this.lostReason ?? 'port not open';
     this.lostReason = null;
+    this.o.reportError(new Error(`modbus bus lost (${this.o.link.describe()}): ${reason}`));
     for (const u of this.o.units) u.lineLost(reason);
     let delay = this.o.cfg.reconnect.minMs;
     await this.o.link.close();

@@ -25,6 +25,8 @@ export interface UnitEnv {
   emit(o: Observation): void;
   now(): number;
   mono(): number;
+  /** ctx.reportError: a point that stops decoding is reported once until it decodes again. */
+  reportError(e: Error, device: string): void;
 }
 
 type Counters = Record<'requests' | 'responses' | 'timeouts' | 'retries' | 'crcErrors' | 'frameErrors' | 'exceptions' | 'invalidValues' | 'budgetOverruns', number>;
@@ -162,7 +164,10 @@ export class UnitRuntime {
         const r = decodeRegisters((data as number[]).slice(offset, offset + this.widthOf(index)), p.type, p.order, p.bit);
         if (!r.ok) {
           this.counters.invalidValues += 1;
-          if (!pt.invalid) this.lastError = `point ${p.name}: ${r.reason}`;
+          if (!pt.invalid) {
+            this.lastError = `point ${p.name}: ${r.reason}`;
+            this.env.reportError(new Error(this.lastError), this.cfg.id);
+          }
           pt.invalid = true;
           continue;
         }

@@ -1,4 +1,4 @@
-// Bit-string helpers shared by the Wiegand decoder, the OSDP RAW reply (OSDP v2.2 §7.10:
+// Bit-string helpers shared by the Wiegand decoder, the OSDP RAW reply (OSDP v2.2 §7 osdp_RAW:
 // card data MSB-first, left-justified, zero-padded to a whole byte) and converter lines.
 // A "bit string" is '0'/'1' characters, first-transmitted bit first.
 

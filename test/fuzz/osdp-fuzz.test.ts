@@ -129,6 +129,7 @@ test('deframer + parsers survive 20k seeded random/mutated streams', { timeout: 
   const c = d.counters;
   // Noise can forge a frame only by matching a CRC-16 or 8-bit checksum; a forged frame can
   // swallow an intact neighbour, so the bound is "almost all", pinned by the seed.
+  process.env.OSDP_FUZZ_VERBOSE && console.log({ intactFound, intactSent, ...c });
   assert.ok(intactFound / intactSent > 0.99, `found ${intactFound}/${intactSent} intact frames`);
   assert.ok(c.crcErrors > 1000 && c.lengthErrors > 100 && c.garbageBytes > 1000 && c.truncated > 100, JSON.stringify(c));
 });
@@ -150,7 +151,6 @@ test('decodeFrame on 20k mutated buffers throws only FrameError', { timeout: 60_
 
 test('payload parsers on random bytes throw only OsdpParseError', { timeout: 60_000 }, () => {
   const rand = prng(SEED + 1);
-  const codes = [...new Set(V.vectors.map((v) => hex(v.hex)[v.hex.startsWith('53e5') ? 5 : 5]))];
   for (let it = 0; it < ITERATIONS; it++) {
     const data = Buffer.alloc(Math.floor(rand() * 48));
     for (let i = 0; i < data.length; i++) data[i] = Math.floor(rand() * 256);
@@ -163,5 +163,4 @@ test('payload parsers on random bytes throw only OsdpParseError', { timeout: 60_
       }
     }
   }
-  assert.ok(codes.length > 0);
 });

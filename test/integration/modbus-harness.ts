@@ -72,18 +72,22 @@ export async function startPeer(config: object, timeoutMs = 15_000): Promise<Pee
 export interface TestCtx {
   ctx: DriverContext;
   events: Observation[];
+  /** performance.now() of each event, same index as `events`. */
+  times: number[];
   abort: AbortController;
   errors: Error[];
 }
 
 export function makeCtx(): TestCtx {
   const events: Observation[] = [];
+  const times: number[] = [];
   const errors: Error[] = [];
   const abort = new AbortController();
   const ctx: DriverContext = {
     emit(o) {
       checkObservation(o);
       events.push(o);
+      times.push(performance.now());
     },
     reportError(e) {
       errors.push(e);
@@ -92,7 +96,7 @@ export function makeCtx(): TestCtx {
     clock: systemClock,
     signal: abort.signal,
   };
-  return { ctx, events, abort, errors };
+  return { ctx, events, times, abort, errors };
 }
 
 export function parseConfig(raw: unknown): ModbusConfig {

@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/chain.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHILD = join(ROOT, 'test/helpers/spool-child.ts');
-const CYCLES = 8;
+const CYCLES = 12;
 
 interface Run {
   committed: { epoch: string; seq: number }[];

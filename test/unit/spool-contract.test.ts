@@ -1,16 +1,22 @@
 // The spool contract (DESIGN §5, agent/spool/types.ts) as one suite, run against every
 // implementation (today: SQLite, real files, real fsync), then the SQLite-only parts:
 // integrity check / move-aside and read-only readers beside the writer.
-import { describe, test, type TestContext } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Chain, SealedEvent } from '../../agent/chain/chain.js';
+import type { Chain, ChainHead, SealedEvent } from '../../agent/chain/chain.js';
 import type { Severity } from '../../agent/events/types.js';
 import { openSqliteSpool, openSpoolReadOnly, rowBytes } from '../../agent/spool/sqlite-spool.js';
 import type { AppendResult, DroppedRange, Spool } from '../../agent/spool/types.js';
 import { SpoolWriter, type CommittedBatch } from '../../agent/spool/writer.js';
-import { sealMany, tempDir, testChain } from '../helpers/chain.js';
+import { sealMany, tempDir, testChain, testKeys } from '../helpers/chain.js';
+
+// One throwaway key for the whole file (testChain() alone would leave a key dir per call).
+const KEYS_DIR = tempDir('gw-spool-keys-');
+const KEYS = testKeys(KEYS_DIR);
+after(() => rmSync(KEYS_DIR, { recursive: true, force: true }));
+const newChain = (head: ChainHead | null = null): Chain => testChain({ keys: KEYS, head });
 
 interface OpenOptions {
   quotaBytes?: number;
@@ -47,7 +53,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
 
     test('ordered reads: readUnsent pages in rowid order with exact payloads', (t) => {
       const { spool } = setup(t, { now: () => 1_000 });
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 30);
       spool.append(evs.slice(0, 10));
       spool.append(evs.slice(10, 11));
@@ -69,7 +75,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
 
     test('accepted = committed: a failed append commits nothing, the same batch can be retried', (t) => {
       const { spool, reopen } = setup(t);
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 6);
       spool.append(evs.slice(0, 3));
       const before = { head: spool.head(), bytes: spool.stats().bytes, rows: spool.readUnsent(0, 100).length };
@@ -84,7 +90,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
 
     test('markSent affects only the given rows; idempotent; unknown rowids ignored', (t) => {
       const { spool, reopen } = setup(t);
-      const evs = sealMany(testChain(), 12);
+      const evs = sealMany(newChain(), 12);
       spool.append(evs);
       const rows = spool.readUnsent(0, 100);
       const pick = [rows[6], rows[1], rows[2], rows[3], rows[9]].map((r) => r.rowid);
@@ -106,7 +112,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
     test('head is committed with the rows and recovered on reopen; rowids never reused', (t) => {
       const { spool, reopen } = setup(t, { now: () => 5_000, retentionHours: 0 });
       assert.equal(spool.head(), null);
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 9);
       spool.append(evs);
       const last = evs[8];
@@ -118,7 +124,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       const s2 = reopen();
       assert.deepEqual(s2.head(), chain.head);
       assert.equal(s2.maxRowid(), 0);
-      const next = sealMany(testChain({ head: s2.head() }), 2);
+      const next = sealMany(newChain(s2.head()), 2);
       assert.equal(next[0].body.prev, last.hash);
       s2.append(next);
       const rows = s2.readUnsent(0, 10);
@@ -130,7 +136,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       let now = 1_000_000;
       const hour = 3_600_000;
       const { spool } = setup(t, { retentionHours: 2, now: () => now });
-      const evs = sealMany(testChain(), 10);
+      const evs = sealMany(newChain(), 10);
       spool.append(evs);
       const rows = spool.readUnsent(0, 100);
       spool.markSent(rows.slice(0, 4).map((r) => r.rowid));
@@ -148,7 +154,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
     test('quota: sent rows go first (oldest sent first), not counted as drops', (t) => {
       let now = 0;
       const { spool, reopen } = setup(t, { now: () => now });
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 8);
       spool.append(evs);
       const rows = spool.readUnsent(0, 100);
@@ -170,7 +176,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
 
     test('quota: non-evidence and low severity go first, exact dropped ranges, bytes = SUM after reopen', (t) => {
       const { spool, reopen } = setup(t);
-      const chain = testChain();
+      const chain = newChain();
       const [epochEv] = sealMany(chain, 1); // seq 1: system.chain.epoch (evidence, notice)
       const plan: [string, Severity][] = [
         ['sensor.value.reading', 'debug'], // 2
@@ -216,7 +222,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
     });
 
     test('quota: the batch itself is trimmed (oldest first, reported) only when nothing else is left', (t) => {
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 6);
       const quota = bytesOf(evs.slice(4)) + 10;
       const { spool } = setup(t, { quotaBytes: quota });
@@ -245,7 +251,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       const { spool } = setup(t);
       const batches: CommittedBatch[] = [];
       const w = new SpoolWriter({ spool, maxEvents: 10, maxDelayMs: 60_000, onCommitted: (b) => batches.push(b) });
-      const evs = sealMany(testChain(), 25);
+      const evs = sealMany(newChain(), 25);
       const tickets = evs.map((e) => w.enqueue(e));
       assert.deepEqual(tickets, evs.map((_, i) => i + 1));
       // Two full batches committed inside enqueue; five wait for the (long) delay.
@@ -261,7 +267,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       // Delay path (setImmediate when 0, setTimeout otherwise): nothing committed synchronously.
       for (const delay of [0, 5]) {
         const w2 = new SpoolWriter({ spool, maxEvents: 1000, maxDelayMs: delay });
-        const chain = testChain({ head: spool.head() });
+        const chain = newChain(spool.head());
         const more = sealMany(chain, 3);
         const last = more.map((e) => w2.enqueue(e)).at(-1)!;
         assert.equal(w2.committedCount, 0);
@@ -286,7 +292,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       };
       const errors: number[] = [];
       const w = new SpoolWriter({ spool: flaky, maxEvents: 7, maxDelayMs: 1, retryMinMs: 1, retryMaxMs: 4, onError: (_e, attempt) => errors.push(attempt) });
-      const chain = testChain();
+      const chain = newChain();
       const evs = sealMany(chain, 40);
       // Enqueue over several event-loop turns so later events arrive while retrying.
       for (let i = 0; i < evs.length; i += 5) {
@@ -301,8 +307,26 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
       assert.deepEqual(spool.head(), chain.head);
     });
 
+    test('writer: abandon() after a persistent failure rejects waiters, never resolves them', async (t) => {
+      const { spool } = setup(t);
+      const broken: Pick<Spool, 'append'> = {
+        append() {
+          throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+        },
+      };
+      const w = new SpoolWriter({ spool: broken, maxEvents: 2, maxDelayMs: 0, retryMinMs: 1, retryMaxMs: 2 });
+      const evs = sealMany(newChain(), 3);
+      const waits = evs.map((e) => w.enqueueAndWait(e));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(w.backlog, 3);
+      assert.equal(w.abandon('shutdown deadline'), 3);
+      for (const p of waits) await assert.rejects(p, /3 event\(s\) not accepted/);
+      await assert.rejects(w.whenCommitted(1), /abandoned/);
+      assert.equal(spool.readUnsent(0, 10).length, 0);
+    });
+
     test('writer: onDropped may enqueue the overflow event; it commits right after, in order', async (t) => {
-      const chain = testChain();
+      const chain = newChain();
       const first = sealMany(chain, 4);
       const second = [1, 2, 3, 4].map((i) => seal(chain, 'sensor.value.reading', 'debug', { i }));
       // One byte short for the second batch: seq 2 (oldest non-evidence) must go.
@@ -348,7 +372,7 @@ describe('sqlite spool: open, integrity, read-only readers', () => {
     a.spool.close();
     const b = openSqliteSpool({ path, quotaBytes: 1e9, retentionHours: 1 });
     assert.deepEqual(b.info, { resetReason: 'fresh' }, 'no head yet: still fresh');
-    b.spool.append(sealMany(testChain(), 2));
+    b.spool.append(sealMany(newChain(), 2));
     b.spool.close();
     const c = openSqliteSpool({ path, quotaBytes: 1e9, retentionHours: 1 });
     assert.deepEqual(c.info, {});
@@ -369,7 +393,7 @@ describe('sqlite spool: open, integrity, read-only readers', () => {
     assert.deepEqual(readFileSync(info.movedAside!), garbage);
     assert.equal(readFileSync(`${info.movedAside}-wal`, 'utf8'), 'stale wal');
     assert.equal(spool.head(), null);
-    spool.append(sealMany(testChain(), 3));
+    spool.append(sealMany(newChain(), 3));
     assert.equal(spool.stats().depth, 3);
   });
 
@@ -377,7 +401,7 @@ describe('sqlite spool: open, integrity, read-only readers', () => {
     const { dir } = scratch(t);
     const path = join(dir, 'spool.db');
     const a = openSqliteSpool({ path, quotaBytes: 1e9, retentionHours: 1 });
-    a.spool.append(sealMany(testChain(), 600));
+    a.spool.append(sealMany(newChain(), 600));
     a.spool.close();
     const size = statSync(path).size;
     assert.ok(size > 20 * 4096);
@@ -402,7 +426,7 @@ describe('sqlite spool: open, integrity, read-only readers', () => {
       ro.close();
       spool.close();
     });
-    const chain = testChain();
+    const chain = newChain();
     const evs = sealMany(chain, 20);
     spool.append(evs.slice(0, 15));
     spool.markSent(spool.readUnsent(0, 5).map((r) => r.rowid));

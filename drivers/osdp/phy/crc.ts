@@ -1,4 +1,4 @@
-// Message check characters (OSDP v2.2 §5.7 and Annex C): CRC-16/AUG-CCITT when CTRL bit 2
+// Message check characters (OSDP v2.2 §5): CRC-16/AUG-CCITT when CTRL bit 2
 // is set, else the 8-bit two's-complement checksum. Both cover SOM through the last byte
 // before the check characters (the 0xFF mark byte is never included).
 

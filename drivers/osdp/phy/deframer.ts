@@ -15,8 +15,9 @@ import type { DecodedFrame } from './frame.js';
 
 /**
  * Upper bound on LEN accepted before a candidate is treated as noise. Real frames are bounded
- * by the PD's receive buffer (PDCAP function 10; libosdp builds with 256). 1440 leaves room
- * for large multi-part fragments while bounding how long a noise "SOM" can hold the buffer.
+ * by the PD's receive buffer (PDCAP function 10: the captured libosdp PD reports 256; libosdp
+ * versions build 256 or 512). 1440 leaves room for large multi-part fragments while
+ * bounding how long a noise "SOM" can hold the buffer.
  */
 export const DEFAULT_MAX_FRAME_LENGTH = 1440;
 

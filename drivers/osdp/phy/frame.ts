@@ -10,7 +10,7 @@ import { FrameError } from '../errors.js';
 import { checksum8, crc16 } from './crc.js';
 
 export const SOM = 0x53;
-/** Optional mark byte a sender may put before SOM (libosdp does; v2.2 §5.1). */
+/** Optional mark byte a sender may put before SOM (libosdp does; v2.2 §5). */
 export const MARK = 0xff;
 export const BROADCAST_ADDRESS = 0x7f;
 export const REPLY_FLAG = 0x80;
@@ -20,7 +20,7 @@ const CTRL_CRC = 0x04;
 const CTRL_SCB = 0x08;
 const CTRL_RESERVED = 0xf0;
 
-/** Security Control Block types (Annex D.1). */
+/** Security Control Block types (Annex D). */
 export const Scs = {
   SCS_11: 0x11, // CHLNG
   SCS_12: 0x12, // CCRYPT
@@ -52,7 +52,7 @@ export interface Frame {
   address: number;
   /** Bit 7 of ADDR: set by a PD in replies. */
   reply: boolean;
-  /** Sequence number 0..3 (§5.6). */
+  /** Sequence number 0..3. */
   sqn: number;
   /** CTRL bit 2: CRC-16 (true) or 8-bit checksum. */
   useCrc: boolean;
@@ -160,7 +160,7 @@ export function frameLength(frame: Frame): number {
 }
 
 /**
- * The bytes a Secure Channel MAC covers (Annex D.5): SOM through the last data byte, with
+ * The bytes a Secure Channel MAC covers (Annex D): SOM through the last data byte, with
  * LEN already counting the MAC and check characters. `frame.mac` is ignored.
  */
 export function macInput(frame: Frame): Buffer {

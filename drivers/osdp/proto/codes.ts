@@ -1,5 +1,5 @@
 // Command and reply codes of OSDP v2.2 (§6 commands, §7 replies) that gatewarden's CP
-// speaks, and the NAK error codes (§7.3). Names are the spec's without the osdp_ prefix.
+// speaks, and the NAK error codes. Names are the spec's without the osdp_ prefix.
 
 export const Cmd = {
   POLL: 0x60,
@@ -41,7 +41,7 @@ export const Reply = {
 } as const;
 export type ReplyName = keyof typeof Reply;
 
-/** osdp_NAK error codes (§7.3, Table 45). */
+/** osdp_NAK error codes. */
 export const NakCode = {
   NO_ERROR: 0x00,
   CHECK_CHARACTER: 0x01,

@@ -5,7 +5,7 @@ import { OsdpParseError } from '../errors.js';
 import { Cmd } from './codes.js';
 import { Cursor, Writer } from './cursor.js';
 
-/** Temporary or permanent half of an LED record (§6.10). Times in 100 ms units. */
+/** Temporary or permanent half of an LED record. Times in 100 ms units. */
 export interface LedState {
   /** Control code: temporary 0 NOP, 1 cancel, 2 set; permanent 0 NOP, 1 set. */
   control: number;
@@ -22,7 +22,7 @@ export interface LedRecord {
   temporary: LedState & { timer: number };
   permanent: LedState;
 }
-/** One osdp_OUT record (§6.9). Control: 0 NOP, 1 perm off, 2 perm on, 3 temp-cancel, 4 temp off, 5 temp on. */
+/** One osdp_OUT record. Control: 0 NOP, 1 perm off, 2 perm on, 3 temp-cancel, 4 temp off, 5 temp on. */
 export interface OutputRecord {
   output: number;
   control: number;

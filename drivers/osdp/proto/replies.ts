@@ -6,7 +6,7 @@ import { nakName, Reply } from './codes.js';
 import type { NakName } from './codes.js';
 import { Cursor, Writer } from './cursor.js';
 
-/** One PDCAP record (§7.5): function code, compliance level, number of items. */
+/** One PDCAP record: function code, compliance level, number of items. */
 export interface Capability {
   function: number;
   compliance: number;
@@ -33,11 +33,11 @@ export type OsdpReply =
   | { type: 'ISTATR'; inputs: number[] }
   | { type: 'OSTATR'; outputs: number[] }
   | { type: 'RSTATR'; readers: number[] }
-  /** Card data (§7.10). `format` 0 = raw bits, 1 = Wiegand P/data/P; data MSB-first, left-justified. */
+  /** Card data. `format` 0 = raw bits, 1 = Wiegand P/data/P; data MSB-first, left-justified. */
   | { type: 'RAW'; reader: number; format: number; bitCount: number; data: Buffer }
-  /** Formatted card data (§7.11), ASCII characters. */
+  /** Formatted card data, ASCII characters. */
   | { type: 'FMT'; reader: number; direction: number; text: string }
-  /** Keypad digits (§7.12) as sent: ASCII, '*' = 0x7F, '#' = 0x0D. Secret: never log. */
+  /** Keypad digits as sent: ASCII, '*' = 0x7F, '#' = 0x0D. Secret: never log. */
   | { type: 'KEYPAD'; reader: number; keys: Buffer }
   | { type: 'COM'; address: number; baud: number }
   | { type: 'CCRYPT'; cuid: Buffer; rndB: Buffer; clientCryptogram: Buffer }

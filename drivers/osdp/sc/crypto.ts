@@ -6,7 +6,7 @@ import { SecureChannelError } from '../errors.js';
 
 export const BLOCK = 16;
 
-/** SCBK-D, the well-known install-mode key 0x30..0x3F (Annex D.2). */
+/** SCBK-D, the well-known install-mode key 0x30..0x3F (Annex D). */
 export const SCBK_D: Buffer = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex');
 
 export interface SessionKeys {
@@ -36,13 +36,13 @@ export function safeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Bitwise NOT of a block: the encryption IV is ~(previous MAC) (Annex D.4). */
+/** Bitwise NOT of a block: the encryption IV is ~(previous MAC) (Annex D). */
 export function invert(block: Uint8Array): Buffer {
   return Buffer.from(block.map((b) => ~b & 0xff));
 }
 
 /**
- * Session keys (Annex D.3): each is AES-128-ECB(SCBK, 01 <k> RND.A[0..5] 00×8)
+ * Session keys (Annex D): each is AES-128-ECB(SCBK, 01 <k> RND.A[0..5] 00×8)
  * with k = 0x82 for S-ENC, 0x01 for S-MAC1, 0x02 for S-MAC2.
  */
 export function deriveSessionKeys(scbk: Uint8Array, rndA: Uint8Array): SessionKeys {
@@ -73,7 +73,7 @@ export function initialRmac(keys: SessionKeys, serverCrypt: Uint8Array): Buffer 
   return aesEcb(keys.sMac2, aesEcb(keys.sMac1, serverCrypt));
 }
 
-/** Derive a per-PD SCBK from a master key and the PD's cUID (Annex D.2, diversified keys). */
+/** Derive a per-PD SCBK from a master key and the PD's cUID (Annex D, diversified keys). */
 export function deriveScbk(masterKey: Uint8Array, cuid: Uint8Array): Buffer {
   assertLen(masterKey, 16, 'master key');
   assertLen(cuid, 8, 'cUID');
@@ -81,7 +81,7 @@ export function deriveScbk(masterKey: Uint8Array, cuid: Uint8Array): Buffer {
 }
 
 /**
- * Message MAC (Annex D.5): CBC-MAC over the message (SOM..last data byte), padded with
+ * Message MAC (Annex D): CBC-MAC over the message (SOM..last data byte), padded with
  * 0x80 00.. only when its length is not a multiple of 16 (as libosdp and the captured
  * sessions do). Blocks 1..N-1 use S-MAC1, the last block S-MAC2; the IV is the previous
  * MAC in the chain (R-MAC for a command, C-MAC for a reply). Returns all 16 bytes; the
@@ -101,7 +101,7 @@ export function computeMac(keys: SessionKeys, iv: Uint8Array, message: Uint8Arra
 }
 
 /**
- * Encrypt a data block (Annex D.4): append 0x80, zero-pad to 16, AES-128-CBC with S-ENC
+ * Encrypt a data block (Annex D): append 0x80, zero-pad to 16, AES-128-CBC with S-ENC
  * and IV = ~(previous MAC) — for a command the last R-MAC, for a reply the last C-MAC.
  */
 export function encryptData(sEnc: Uint8Array, previousMac: Uint8Array, plain: Uint8Array): Buffer {

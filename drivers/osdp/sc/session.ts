@@ -6,7 +6,7 @@
 //
 // MAC chain: a command's MAC uses IV = the last R-MAC (RMAC-I after the handshake), a
 // reply's uses IV = that command's C-MAC. Re-wrapping the same command without an
-// intervening reply yields the same bytes, so a retry (same SQN, §5.6) is just a re-wrap.
+// intervening reply yields the same bytes, so a retry (same SQN, §5) is just a re-wrap.
 // Any verification failure moves the session to 'failed': the CP must re-handshake.
 // wrapReply()/unwrapCommand() are the PD's half, for test peers and the vector tests.
 import { OsdpParseError, SecureChannelError } from '../errors.js';
@@ -75,8 +75,9 @@ export class SecureSession {
   }
 
   /** A session already established with known keys and MAC chain (tests, resumed peers). */
-  static resume(args: { keys: SessionKeys; rMac: Buffer; cMac?: Buffer; cuid?: Buffer }): SecureSession {
-    const s = new SecureSession({ useScbkD: true });
+  static resume(args: { keys: SessionKeys; rMac: Buffer; cMac?: Buffer; cuid?: Buffer; useScbkD?: boolean }): SecureSession {
+    // The SCBK itself is not needed once session keys exist; a re-handshake needs a new session.
+    const s = new SecureSession(args.useScbkD ? { useScbkD: true } : { scbk: Buffer.alloc(16) });
     s.keys = args.keys;
     s.rMac = Buffer.from(args.rMac);
     if (args.cMac) s.cMac = Buffer.from(args.cMac);
