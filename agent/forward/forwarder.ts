@@ -124,6 +124,8 @@ export class Forwarder {
   private bdSeq = 0;
 
   private window = 1;
+  /** Acks refill the window only once it has drained to here (see pump()). */
+  private lowWater = 0;
   private cursor = 0;
   private buf: SpoolRow[] = [];
   private bufIdx = 0;
@@ -309,6 +311,7 @@ export class Forwarder {
     this.lastError = null;
     const receiveMax = connack.properties?.receiveMaximum ?? Infinity;
     this.window = Math.max(1, Math.min(this.o.mqtt.inflightWindow, receiveMax));
+    this.lowWater = Math.floor(this.window / 2);
     this.histUpTo = this.o.spool.maxRowid();
     this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
     const birth = {
@@ -437,7 +440,7 @@ export class Forwarder {
     if (this.inflightRows.size === 0 && this.drained) this.drained();
     if (this.failedMin !== Infinity) {
       if (this.inflightRows.size === 0) this.scheduleRetry();
-    } else {
+    } else if (this.inflightRows.size <= this.lowWater) {
       this.pump();
     }
   }

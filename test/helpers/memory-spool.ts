@@ -117,6 +117,11 @@ export class MemorySpool implements Spool {
     };
   }
 
+  /** Rows marked sent so far (O(1), for polling in benchmarks). */
+  get sentCount(): number {
+    return this.sentTotal;
+  }
+
   /** Rowids still unsent, in order. */
   unsentRowids(): number[] {
     return this.rows.filter((r) => !r.sent).map((r) => r.rowid);
