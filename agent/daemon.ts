@@ -18,6 +18,7 @@ import { Forwarder } from './forward/forwarder.js';
 import { systemClock, type Clock } from '../drivers/types.js';
 import { DeviceStatePublisher } from './device-state.js';
 import { VERSION } from './version.js';
+import { attachCommands } from './commands/index.js';
 
 
 export interface DaemonOptions {
@@ -120,6 +121,7 @@ export class Daemon {
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder, pipeline: this.pipeline });
+    attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.chain.head }) });
     await this.supervisor.startAll(drivers);
     this.devices.start();
 

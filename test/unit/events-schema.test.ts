@@ -44,7 +44,7 @@ test('the schema rejects broken envelopes', () => {
   const chain = testChain();
   const e = chain.newEpoch('fresh', null);
   const validate = validator();
-  const good = JSON.parse(e.payload);
+  const good = JSON.parse(e.payload) as { body: Record<string, unknown> & { ts: Record<string, unknown> } };
   assert.ok(validate(good));
   const bad = [
     { ...good, extra: 1 },

@@ -1,0 +1,67 @@
+// Executes verified downlink commands (DESIGN §7). Every command leaves signed evidence:
+// `system.command.rejected` (with the reason) or `system.command.accepted` followed by
+// `system.command.executed`; the platform gets a result on cmd-result (or the MQTT 5
+// response topic, with its correlation data).
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JsonObject } from '../events/types.js';
+import type { IncomingCommand } from '../forward/forwarder.js';
+import type { Pipeline } from '../pipeline.js';
+import { CommandUnsupportedError, type CommandResult } from '../../drivers/types.js';
+import { checkCommand } from './verify.js';
+import type { SeenIdStore } from './seen-ids.js';
+
+export type BuiltinCommand = (args: JsonObject, target: string | undefined) => Promise<CommandResult>;
+
+export interface CommandHandlerOptions {
+  /** Platform key; null → every command is refused (commands.publicKey not configured). */
+  publicKey: KeyObject | null;
+  maxSkewMs: number;
+  seen: SeenIdStore;
+  pipeline: Pipeline;
+  /** Device commands (LED, buzzer, output, snapshot …) routed to the owning driver. */
+  deviceCommand(name: string, args: JsonObject, target: string): Promise<CommandResult>;
+  builtins: Record<string, BuiltinCommand>;
+  publishResult(payload: string, to: { responseTopic?: string; correlationData?: Buffer }): void;
+  log: Logger;
+  now?: () => number;
+}
+
+export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCommand) => void {
+  const now = o.now ?? Date.now;
+  const reply = (cmd: IncomingCommand, result: JsonObject): void =>
+    o.publishResult(JSON.stringify(result), { responseTopic: cmd.responseTopic, correlationData: cmd.correlationData });
+
+  const reject = (cmd: IncomingCommand, id: string | undefined, reason: string, detail: string): void => {
+    o.log.warn({ command: cmd.name, id, reason, detail }, 'command rejected');
+    o.pipeline.system('system.command.rejected', 'warning', { name: cmd.name, id: id ?? null, reason, detail });
+    reply(cmd, { id: id ?? null, ok: false, error: reason, detail });
+  };
+
+  return (cmd) => {
+    if (!o.publicKey) return reject(cmd, undefined, 'no-key', 'commands.publicKey is not configured on this gateway');
+    const c = checkCommand(cmd.payload, { publicKey: o.publicKey, topicName: cmd.name, now: now(), maxSkewMs: o.maxSkewMs, seen: o.seen });
+    if (!c.ok) return reject(cmd, c.id, c.reason, c.detail);
+    const b = c.body;
+    const builtin = o.builtins[b.cmd];
+    if (!builtin && !b.target) return reject(cmd, b.id, 'unsupported', `"${b.cmd}" is not a gateway command and names no target device`);
+    o.seen.add(b.id, Date.parse(b.exp) + o.maxSkewMs);
+    o.pipeline.system('system.command.accepted', 'notice', { name: b.cmd, id: b.id, target: b.target ?? null, args: b.args });
+    const run = builtin ? builtin(b.args, b.target) : o.deviceCommand(b.cmd, b.args, b.target as string);
+    run.then(
+      (r) => {
+        o.pipeline.system('system.command.executed', r.ok ? 'notice' : 'warning', { name: b.cmd, id: b.id, ok: r.ok, detail: r.detail ?? null });
+        reply(cmd, { id: b.id, ok: r.ok, ...(r.detail ? { detail: r.detail } : {}), ...(r.data ? { data: r.data } : {}) });
+      },
+      (e: Error) => {
+        if (e instanceof CommandUnsupportedError) {
+          // Accepted as authentic, but no driver can do it: recorded as a rejection.
+          return reject(cmd, b.id, 'unsupported', e.message);
+        }
+        o.log.error({ err: e, command: b.cmd, id: b.id }, 'command failed');
+        o.pipeline.system('system.command.executed', 'warning', { name: b.cmd, id: b.id, ok: false, detail: e.message });
+        reply(cmd, { id: b.id, ok: false, error: 'failed', detail: e.message });
+      },
+    );
+  };
+}
