@@ -4,7 +4,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loader.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, parseYaml, validateConfig, type LoadedConfig } from '../../config/loader.js';
+import { startDemoSims, type DemoSims } from '../demo/sims.js';
 import { PortInUseError, startEmbeddedBroker, type EmbeddedBroker } from '../demo/broker.js';
 import { startEventPrinter } from '../demo/printer.js';
 import { runDaemon } from './run.js';
@@ -15,10 +18,13 @@ export function demoStateDir(): string {
   return process.env.GATEWARDEN_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'gatewarden-demo');
 }
 
-async function loadDemo(): Promise<LoadedConfig> {
-  const loaded = await loadConfigFile(process.env.GATEWARDEN_DEMO_CONFIG ?? DEMO_CONFIG);
+async function loadDemo(sims: DemoSims | undefined): Promise<LoadedConfig> {
+  const file = resolve(process.env.GATEWARDEN_DEMO_CONFIG ?? DEMO_CONFIG);
+  const raw = (parseYaml(await readFile(file, 'utf8'), file) ?? {}) as { stateDir?: string; drivers?: Record<string, unknown[]> };
+  raw.stateDir = demoStateDir();
+  if (sims) raw.drivers = { ...(raw.drivers ?? {}), ...sims.drivers };
+  const loaded = await validateConfig(raw, file);
   const c = loaded.config;
-  c.stateDir = demoStateDir();
   const port = process.env.GATEWARDEN_DEMO_PORT ? Number(process.env.GATEWARDEN_DEMO_PORT) : c.demo.embeddedBroker.port;
   c.demo.embeddedBroker.port = port;
   const u = new URL(c.mqtt.url);
@@ -32,10 +38,12 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run the built-in simulated site with an embedded broker (what `npm start` does)')
     .option('--quiet', 'do not print events')
-    .action(async (o: { quiet?: boolean }) => {
+    .option('--no-sims', 'run without the simulated devices (synthetic source only)')
+    .action(async (o: { quiet?: boolean; sims: boolean }) => {
       let loaded: LoadedConfig;
+      const sims = o.sims ? await startDemoSims() : undefined;
       try {
-        loaded = await loadDemo();
+        loaded = await loadDemo(sims);
       } catch (e) {
         if (e instanceof ConfigError) {
           console.error(e.message);
@@ -64,9 +72,11 @@ export function registerDemo(program: Command): void {
       say(`  or: node bin/gatewarden.js events tail --state-dir ${c.stateDir}`);
       say('gatewarden demo: Ctrl-C stops it. Events as the broker delivers them (✓ = signature verified):');
       const printer = o.quiet ? undefined : startEventPrinter(url, c.mqtt.prefix, say);
-      await runDaemon(loaded, () => loadDemo(), {
+      for (const n of sims?.names ?? []) say(`gatewarden demo: simulated ${n}`);
+      await runDaemon(loaded, () => loadDemo(sims), {
         afterStop: async () => {
           await printer?.close();
+          await sims?.close();
           await broker?.close();
         },
       });

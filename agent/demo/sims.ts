@@ -1,0 +1,29 @@
+// Simulated devices of the demo site (`npm start`), all in-process on loopback so the demo
+// needs nothing but Node: each returns the driver config that points at it. Simulators
+// come with their drivers (drivers/<kind>/sim.ts).
+import { startModbusSim, simBusConfig } from '../../drivers/modbus/sim.js';
+import { freeLoopbackPort } from './ports.js';
+
+export interface DemoSims {
+  /** Driver instances to add to the demo config, by kind. */
+  drivers: Record<string, unknown[]>;
+  names: string[];
+  close(): Promise<void>;
+}
+
+export async function startDemoSims(): Promise<DemoSims> {
+  const closers: Array<() => Promise<void>> = [];
+  const drivers: Record<string, unknown[]> = {};
+  const names: string[] = [];
+  const modbus = await startModbusSim({ port: await freeLoopbackPort() });
+  closers.push(() => modbus.close());
+  drivers.modbus = [simBusConfig(modbus.port)];
+  names.push(`Modbus TCP sensor (temperature, humidity, door contact) on 127.0.0.1:${modbus.port}`);
+  return {
+    drivers,
+    names,
+    close: async () => {
+      for (const c of closers.reverse()) await c().catch(() => undefined);
+    },
+  };
+}
