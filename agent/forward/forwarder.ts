@@ -26,83 +26,27 @@
 //   connection came up (rowid ≤ maxRowid at CONNACK) or is older than historicalAfterMs
 //   when published; v5 publishes carry user properties hist=1|0, seq and epoch.
 //   status().replaying is true until the connect-time backlog is acknowledged.
-// - markSent is batched (MARK_BATCH acks or MARK_DELAY_MS) so one spool transaction
+// - markSent is batched (ack-batcher.ts) so one spool transaction
 //   covers many acks; acks not yet flushed when a connection drops are flushed before
 //   the rewind, so they are not resent.
 import { randomBytes } from 'node:crypto';
 import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
-import type { MqttConfig } from '../../config/schema.js';
-import type { Spool, SpoolRow } from '../spool/types.js';
+import type { SpoolRow } from '../spool/types.js';
+import { AckBatcher } from './ack-batcher.js';
+import type { CommandHandler, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
 import { Backoff } from './backoff.js';
 import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
 import { makeTopics, type Topics } from './topics.js';
 
 /** Rows read from the spool per query. */
 const READ_BATCH = 1000;
-/** markSent is flushed after this many acks … */
-const MARK_BATCH = 500;
-/** … or this long after the first unflushed ack. */
-const MARK_DELAY_MS = 25;
-
-export interface ForwarderIdentity {
-  kid: string;
-  pubkey: string;
-  version: string;
-  /** Current chain epoch, read at each birth. */
-  epoch: () => string;
-}
-
-export interface ForwarderOptions {
-  mqtt: MqttConfig;
-  site: string;
-  gw: string;
-  spool: Spool;
-  log: Logger;
-  identity: ForwarderIdentity;
-  /** Agent health (spool depth, head seq, clock sync …), merged into the health topic. */
-  health: () => Record<string, unknown>;
-  clock?: { now(): number };
-  /** Password read by the caller from mqtt.passwordFile; wins over mqtt.password. */
-  password?: string;
-  /** Uniform [0,1) for the backoff jitter; tests pin it. */
-  random?: () => number;
-}
-
-export interface ForwarderStatus {
-  connected: boolean;
-  inflight: number;
-  /** Event publishes issued (resends included). */
-  published: number;
-  /** Successful PUBACKs of events. */
-  acked: number;
-  /** Refused PUBACKs (reason ≥ 0x80) of events. */
-  failed: number;
-  /** Connection attempts after the first (after a failure or a drop). */
-  reconnects: number;
-  lastError: string | null;
-  /** True until the backlog present at connect time is acknowledged. */
-  replaying: boolean;
-  /** Unsent rows in the spool (in flight included). */
-  backlog: number;
-  bdSeq: number;
-}
-
-export interface IncomingCommand {
-  name: string;
-  topic: string;
-  payload: Buffer;
-  /** MQTT 5 response topic and correlation data, to be honoured by the result. */
-  responseTopic?: string;
-  correlationData?: Buffer;
-}
-
-export type CommandHandler = (cmd: IncomingCommand) => void;
 
 type PublishOpts = NonNullable<Parameters<MqttClient['publish']>[2]>;
 
 const QOS1: PublishOpts = { qos: 1 };
 const QOS1_RETAIN: PublishOpts = { qos: 1, retain: true };
+
+export type { CommandHandler, ForwarderIdentity, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
 
 export class Forwarder {
   private readonly topics: Topics;
@@ -124,8 +68,6 @@ export class Forwarder {
   private bdSeq = 0;
 
   private window = 1;
-  /** Acks refill the window only once it has drained to here (see pump()). */
-  private lowWater = 0;
   private cursor = 0;
   private buf: SpoolRow[] = [];
   private bufIdx = 0;
@@ -137,8 +79,7 @@ export class Forwarder {
   private failedInRound = 0;
   private retryRowid = 0;
 
-  private pendingAcks: number[] = [];
-  private markTimer: NodeJS.Timeout | null = null;
+  private readonly acks: AckBatcher;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -164,6 +105,7 @@ export class Forwarder {
     this.connBackoff = new Backoff(b);
     this.pubBackoff = new Backoff(b);
     this.bdSeq = Number(o.spool.getMeta('bdSeq') ?? 0) || 0;
+    this.acks = new AckBatcher(o.spool, o.log);
   }
 
   /** Connect in the background. Never throws for network reasons; failures are retried. */
@@ -239,7 +181,7 @@ export class Forwarder {
         await within(new Promise<void>((resolve) => (this.drained = resolve)), deadline - Date.now());
         this.drained = null;
       }
-      this.flushAcks();
+      this.acks.flush();
       const offline = JSON.stringify({ online: false, bdSeq: this.bdSeq, clean: true });
       await within(
         new Promise<void>((resolve) => client.publish(this.topics.state, offline, QOS1_RETAIN, () => resolve())),
@@ -252,9 +194,7 @@ export class Forwarder {
       this.gen++;
       client.end(true);
     }
-    this.flushAcks();
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.markTimer = null;
+    this.acks.flush();
     this.client = null;
     this.connected = false;
     this.inflightRows.clear();
@@ -311,7 +251,6 @@ export class Forwarder {
     this.lastError = null;
     const receiveMax = connack.properties?.receiveMaximum ?? Infinity;
     this.window = Math.max(1, Math.min(this.o.mqtt.inflightWindow, receiveMax));
-    this.lowWater = Math.floor(this.window / 2);
     this.histUpTo = this.o.spool.maxRowid();
     this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
     const birth = {
@@ -348,7 +287,7 @@ export class Forwarder {
     this.client = null;
     // Drop mqtt.js's copy of anything unacknowledged: the spool decides what is resent.
     client.end(true);
-    this.flushAcks();
+    this.acks.flush();
     this.rewind();
     if (this.drained) this.drained();
     if (wasConnected) this.o.log.warn({ broker: this.broker }, 'connection to MQTT broker lost');
@@ -429,25 +368,23 @@ export class Forwarder {
       this.lastError = `${this.broker}: broker refused event row ${rowid}: ${err.message.replace(/^Publish error: /, '').toLowerCase()} (PUBACK 0x${code.toString(16)})`;
     } else {
       this.acked++;
-      this.pendingAcks.push(rowid);
+      this.acks.add(rowid);
       if (rowid === this.retryRowid) {
         this.retryRowid = 0;
         this.pubBackoff.reset();
       }
-      if (this.pendingAcks.length >= MARK_BATCH) this.flushAcks();
-      else if (!this.markTimer) this.markTimer = setTimeout(() => this.flushAcks(), MARK_DELAY_MS);
     }
     if (this.inflightRows.size === 0 && this.drained) this.drained();
     if (this.failedMin !== Infinity) {
       if (this.inflightRows.size === 0) this.scheduleRetry();
-    } else if (this.inflightRows.size <= this.lowWater) {
+    } else {
       this.pump();
     }
   }
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.stopping) return;
-    this.flushAcks();
+    this.acks.flush();
     const delay = this.pubBackoff.next();
     this.o.log.error(
       { broker: this.broker, refused: this.failedInRound, fromRow: this.failedMin, retryInMs: delay },
@@ -474,21 +411,6 @@ export class Forwarder {
     this.failedInRound = 0;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-  }
-
-  private flushAcks(): void {
-    if (this.markTimer) clearTimeout(this.markTimer);
-    this.markTimer = null;
-    if (this.pendingAcks.length === 0) return;
-    const rows = this.pendingAcks;
-    this.pendingAcks = [];
-    try {
-      this.o.spool.markSent(rows);
-    } catch (err) {
-      // Kept for the next flush; if never flushed, the rows are resent (a duplicate, not a loss).
-      this.pendingAcks = rows.concat(this.pendingAcks);
-      this.o.log.error({ err: (err as Error).message, rows: rows.length }, 'spool markSent failed');
-    }
   }
 
   private isReplaying(): boolean {

@@ -1,0 +1,323 @@
+// One camera's session: connect (clock first, then a login that is really checked), read
+// identity/profiles/URIs, hold a PullPoint subscription and pull from it; on any failure
+// go offline and reconnect with full-jitter backoff. A dead camera affects only itself.
+//
+// Order matters (ONVIF Core §5.12.2): GetSystemDateAndTime is PRE_AUTH and gives the
+// camera clock; every UsernameToken is then created in camera time. GetCapabilities and
+// GetServices are PRE_AUTH too, which is why the `onvif` package "connects" with a wrong
+// password: the first authenticated call here is GetDeviceInformation (READ_SYSTEM).
+import type { JsonObject, Severity } from '../../agent/events/types.js';
+import { fullJitterDelay } from '../../agent/backoff.js';
+import type { DeviceHealth, DeviceState, DriverContext } from '../types.js';
+import { OnvifClient, type DeviceInfo, type NotificationMessage } from './client.js';
+import type { CameraConfig, OnvifConfig } from './config.js';
+import { EventNormaliser } from './events.js';
+import { SoapFault } from './soap.js';
+import { takeSnapshot, type Snapshot } from './snapshot.js';
+import { XmlSecurityError } from './xml.js';
+import { join } from 'node:path';
+
+export class AuthFailedError extends Error {
+  override readonly name = 'AuthFailedError';
+}
+
+export interface CameraCounters {
+  requests: number;
+  faults: number;
+  authFailures: number;
+  pulls: number;
+  events: number;
+  resubscribes: number;
+  renewals: number;
+  reconnects: number;
+  refusedResponses: number;
+  snapshots: number;
+  snapshotErrors: number;
+}
+
+/** Sleep that ends early (without throwing) when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class CameraSession {
+  state: DeviceState = 'unknown';
+  lastSeen: number | null = null;
+  lastError: string | null = null;
+  info: DeviceInfo | null = null;
+  profileToken: string | null = null;
+  streamUri = '';
+  snapshotUri = '';
+  /** Latest measured camera − gateway clock offset (ms), null before the first reading. */
+  offsetMs: number | null = null;
+  loginOk: boolean | null = null;
+  readonly client: OnvifClient;
+  private readonly c: Omit<CameraCounters, 'requests' | 'faults'> = {
+    authFailures: 0, pulls: 0, events: 0, resubscribes: 0, renewals: 0, reconnects: 0, refusedResponses: 0, snapshots: 0, snapshotErrors: 0,
+  };
+  private readonly normaliser = new EventNormaliser();
+  private readonly abort = new AbortController();
+  private sub: { address: string; expiresAt: number } | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private authReported = false;
+  private skewReported: number | null = null;
+
+  constructor(
+    readonly cam: CameraConfig,
+    private readonly cfg: OnvifConfig,
+    private readonly ctx: DriverContext,
+  ) {
+    this.client = new OnvifClient({
+      host: cam.host, port: cam.port, username: cam.username, password: cam.password, devicePath: cam.devicePath,
+      timeoutMs: cfg.requestTimeoutMs, maxResponseBytes: cfg.maxResponseBytes, now: () => ctx.clock.now(),
+    });
+    ctx.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+  }
+
+  get counters(): CameraCounters {
+    return { requests: this.client.requests, faults: this.client.faults, ...this.c };
+  }
+
+  get subscribed(): boolean {
+    return this.sub !== null;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Stop pulling, emit nothing more, then unsubscribe (best effort, bounded). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.running;
+    const sub = this.sub;
+    this.sub = null;
+    if (sub) await this.client.unsubscribe(sub.address, Math.min(2000, this.cfg.requestTimeoutMs)).catch(() => undefined);
+  }
+
+  health(): DeviceHealth {
+    const info: Record<string, string | number> = {};
+    if (this.info) for (const [k, v] of Object.entries(this.info)) if (v) info[k] = v;
+    if (this.profileToken) info.profileToken = this.profileToken;
+    if (this.offsetMs !== null) info.clockOffsetMs = this.offsetMs;
+    return {
+      device: this.cam.id, state: this.state, lastSeen: this.lastSeen, counters: { ...this.counters }, info,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private emit(type: string, severity: Severity, data: JsonObject, at?: Date): void {
+    if (this.stopped) return; // stop() promises silence (DESIGN §3)
+    this.ctx.emit({ type, severity, device: this.cam.id, data, ...(at ? { at } : {}) });
+  }
+
+  private seen(): void {
+    this.lastSeen = this.ctx.clock.now();
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await this.connect();
+        attempt = 0;
+        await this.pullLoop();
+      } catch (e) {
+        if (this.stopped) break;
+        const err = e as Error;
+        if (err instanceof XmlSecurityError) this.c.refusedResponses += 1;
+        this.lastError = err.message;
+        this.sub = null;
+        this.ctx.reportError(err, this.cam.id);
+        this.ctx.log.warn({ device: this.cam.id, err: err.message }, 'camera session failed; reconnecting');
+        if (this.state === 'online') this.emit('video.camera.offline', 'warning', { reason: err.message.slice(0, 300) });
+        else if (this.state === 'unknown') this.emit('video.camera.offline', 'warning', { reason: err.message.slice(0, 300), neverConnected: true });
+        this.state = 'offline';
+        this.c.reconnects += 1;
+        await sleep(fullJitterDelay(attempt++, this.cfg.reconnect.minMs, this.cfg.reconnect.maxMs), this.abort.signal);
+      }
+    }
+  }
+
+  private async syncClock(): Promise<void> {
+    const r = await this.client.getSystemDateAndTime(this.abort.signal);
+    this.seen();
+    this.noteOffset(r.offsetMs, r.cameraUtc);
+  }
+
+  /** Record a camera clock reading; report a skew once, and again only when it moved by more than the threshold. */
+  private noteOffset(offsetMs: number, cameraUtc: Date): void {
+    this.offsetMs = offsetMs;
+    this.client.offsetMs = offsetMs;
+    const limit = this.cfg.clockSkewThresholdSeconds * 1000;
+    const skewed = Math.abs(offsetMs) > limit;
+    if (skewed && (this.skewReported === null || Math.abs(offsetMs - this.skewReported) > limit)) {
+      this.skewReported = offsetMs;
+      this.emit('video.camera.clock_skew', 'warning', {
+        offsetMs, cameraUtc: cameraUtc.toISOString(), gatewayUtc: new Date(this.ctx.clock.now()).toISOString(), thresholdSeconds: this.cfg.clockSkewThresholdSeconds,
+      });
+    }
+    if (!skewed) this.skewReported = null;
+  }
+
+  /** The first authenticated call; a fault that looks like auth gets one clock re-sync and retry. */
+  private async login(): Promise<DeviceInfo> {
+    for (let i = 0; ; i++) {
+      try {
+        const info = await this.client.getDeviceInformation(this.abort.signal);
+        this.loginOk = true;
+        this.authReported = false;
+        return info;
+      } catch (e) {
+        if (!(e instanceof SoapFault) || !e.isAuth) throw e;
+        if (i === 0) {
+          await this.syncClock();
+          continue;
+        }
+        this.c.authFailures += 1;
+        this.loginOk = false;
+        const msg = `authentication failed for camera ${this.cam.id} (user "${this.cam.username}"): ${e.message}`;
+        if (!this.authReported) {
+          this.authReported = true;
+          this.emit('video.camera.auth_failed', 'warning', { user: this.cam.username, fault: e.message.slice(0, 300), clockOffsetMs: this.offsetMs ?? 0 });
+        }
+        throw new AuthFailedError(msg);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const signal = this.abort.signal;
+    await this.syncClock();
+    this.info = await this.login();
+    await this.client.getCapabilities(signal).catch((e: Error) => {
+      if (e instanceof XmlSecurityError) throw e;
+      this.ctx.log.debug({ device: this.cam.id, err: e.message }, 'GetCapabilities failed; using default service paths');
+    });
+    const profiles = await this.client.getProfiles(signal);
+    const token = this.cam.profileToken ?? profiles[0]?.token;
+    if (!token) throw new Error(`camera ${this.cam.id} reports no media profiles`);
+    if (this.cam.profileToken && !profiles.some((p) => p.token === token)) {
+      throw new Error(`camera ${this.cam.id} has no profile "${token}" (has: ${profiles.map((p) => p.token).join(', ')})`);
+    }
+    this.profileToken = token;
+    this.streamUri = this.client.rehost(await this.client.getStreamUri(token, signal).catch(() => ''));
+    this.snapshotUri = this.client.rehost(await this.client.getSnapshotUri(token, signal).catch(() => ''));
+    await this.subscribe();
+    this.seen();
+    const was = this.state;
+    this.state = 'online';
+    this.lastError = null;
+    if (was !== 'online') {
+      this.emit('video.camera.online', 'info', {
+        manufacturer: this.info.manufacturer, model: this.info.model, firmware: this.info.firmwareVersion, serial: this.info.serialNumber,
+        profileToken: token, profiles: profiles.map((p) => p.token), streamUri: this.streamUri, snapshotUri: this.snapshotUri, clockOffsetMs: this.offsetMs ?? 0,
+      });
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    const r = await this.client.createPullPoint({ initialTerminationSeconds: this.cfg.subscriptionSeconds, topics: this.cam.topics, signal: this.abort.signal });
+    this.sub = { address: r.address, expiresAt: this.ctx.clock.now() + this.cfg.subscriptionSeconds * 1000 };
+  }
+
+  /** Renew ahead of expiry (WS-BaseNotification Renew); a refused renew re-creates the subscription. */
+  private async renewIfDue(): Promise<void> {
+    const sub = this.sub!;
+    const margin = this.cfg.pullTimeoutSeconds * 1000 + this.cfg.requestTimeoutMs;
+    if (sub.expiresAt - this.ctx.clock.now() > margin) return;
+    try {
+      await this.client.renew(sub.address, this.cfg.subscriptionSeconds, this.abort.signal);
+      sub.expiresAt = this.ctx.clock.now() + this.cfg.subscriptionSeconds * 1000;
+      this.c.renewals += 1;
+    } catch (e) {
+      if (!(e instanceof SoapFault) || e.isAuth) throw e;
+      this.c.resubscribes += 1;
+      await this.subscribe();
+    }
+  }
+
+  private async pullLoop(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!this.stopped) {
+      await this.renewIfDue();
+      const started = this.ctx.clock.mono();
+      let got = 0;
+      try {
+        const r = await this.client.pullMessages(this.sub!.address, this.cfg.pullTimeoutSeconds, this.cfg.pullMessageLimit, signal);
+        this.c.pulls += 1;
+        this.seen();
+        got = r.messages.length;
+        const cur = r.currentTime ? Date.parse(r.currentTime) : NaN;
+        const term = r.terminationTime ? Date.parse(r.terminationTime) : NaN;
+        if (Number.isFinite(cur) && Number.isFinite(term)) this.sub!.expiresAt = this.ctx.clock.now() + (term - cur);
+        // CurrentTime is the camera clock at answer time: a camera whose clock jumped is
+        // followed here, before its messages' UtcTime is corrected (1 s resolution + latency).
+        if (Number.isFinite(cur) && Math.abs(cur - this.ctx.clock.now() - (this.offsetMs ?? 0)) > 2500) {
+          this.noteOffset(cur - this.ctx.clock.now(), new Date(cur));
+        }
+        for (const m of r.messages) await this.handle(m);
+      } catch (e) {
+        if (this.stopped) return;
+        // A fault on the pull point (expired, unknown after a camera reboot) → new subscription;
+        // auth faults and transport errors go to reconnect (which re-syncs the clock).
+        if (e instanceof SoapFault && !e.isAuth) {
+          this.ctx.log.info({ device: this.cam.id, err: e.message }, 'pull point gone; re-subscribing');
+          this.c.resubscribes += 1;
+          await this.subscribe();
+          continue;
+        }
+        throw e;
+      }
+      // Rate limit: an empty answer must not be followed by an immediate pull.
+      const floor = got > 0 ? Math.min(50, this.cfg.minPullIntervalMs) : this.cfg.minPullIntervalMs;
+      const wait = floor - (this.ctx.clock.mono() - started);
+      if (wait > 0) await sleep(wait, signal);
+    }
+  }
+
+  private async handle(m: NotificationMessage): Promise<void> {
+    const n = this.normaliser.normalise(m);
+    if (!n) return;
+    // Camera UtcTime → gateway UTC: subtract the measured camera clock offset.
+    const at = n.cameraTime ? new Date(n.cameraTime.getTime() - (this.offsetMs ?? 0)) : undefined;
+    const data: JsonObject = { ...n.data, clockCorrected: this.offsetMs !== null, clockOffsetMs: this.offsetMs ?? 0 };
+    const alarm = n.type === 'video.motion.start' || n.type === 'video.tamper.detected';
+    if (alarm && this.cam.snapshotOnAlarm) {
+      try {
+        const s = await this.snapshot();
+        data.snapshot = { sha256: s.sha256, size: s.size, path: s.path, contentType: s.contentType };
+      } catch (e) {
+        data.snapshotError = (e as Error).message.slice(0, 300);
+      }
+    }
+    this.c.events += 1;
+    this.emit(n.type, n.severity, data, at);
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    if (!this.snapshotUri) throw new Error(`camera ${this.cam.id}: no snapshot URI (not connected, or the profile has none)`);
+    try {
+      const s = await takeSnapshot({
+        url: this.snapshotUri, username: this.cam.username, password: this.cam.password, maxBytes: this.cfg.snapshot.maxBytes,
+        timeoutMs: this.cfg.snapshot.timeoutMs, dir: join(this.cfg.snapshot.dir, this.cam.id), now: () => this.ctx.clock.now(), signal: this.abort.signal,
+      });
+      this.c.snapshots += 1;
+      return s;
+    } catch (e) {
+      this.c.snapshotErrors += 1;
+      throw e;
+    }
+  }
+}

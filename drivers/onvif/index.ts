@@ -1,0 +1,14 @@
+// ONVIF camera driver manifest (DESIGN §3). The registry imports this lazily as
+// `./onvif/index.js`; each instance manages a list of cameras.
+import type { DriverManifest } from '../types.js';
+import { onvifConfigSchema, type OnvifConfig } from './config.js';
+import { OnvifDriver } from './driver.js';
+
+export type { OnvifConfig, CameraConfig } from './config.js';
+export { onvifConfigSchema, cameraSchema } from './config.js';
+
+export const manifest: DriverManifest<OnvifConfig> = {
+  kind: 'onvif',
+  configSchema: onvifConfigSchema,
+  create: (config, ctx) => new OnvifDriver(config, ctx),
+};
