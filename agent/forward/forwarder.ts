@@ -24,7 +24,8 @@
 //   drops are sent again; consumers dedupe by (epoch, seq).
 // - Historical marking: a row is historical when it was already in the spool when the
 //   connection came up (rowid ≤ maxRowid at CONNACK) or is older than historicalAfterMs
-//   when published; v5 publishes carry user properties hist=1|0, seq and epoch.
+//   when published; v5 publishes carry the user property hist=1|0 (seq and epoch are in
+//   the signed body; every extra property costs mqtt.js measurable throughput).
 //   status().replaying is true until the connect-time backlog is acknowledged.
 // - markSent is batched (ack-batcher.ts) so one spool transaction
 //   covers many acks; acks not yet flushed when a connection drops are flushed before
@@ -45,6 +46,10 @@ type PublishOpts = NonNullable<Parameters<MqttClient['publish']>[2]>;
 
 const QOS1: PublishOpts = { qos: 1 };
 const QOS1_RETAIN: PublishOpts = { qos: 1, retain: true };
+// MQTT 5 user property hist (DESIGN §6). Shared, frozen option objects: one allocation for
+// the process instead of one per publish (seq and epoch are in the signed body already).
+const HIST1: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '1' }) }) }) as PublishOpts;
+const HIST0: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '0' }) }) }) as PublishOpts;
 
 export type { CommandHandler, ForwarderIdentity, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
 
@@ -342,7 +347,7 @@ export class Forwarder {
         let opts = QOS1;
         if (this.v5) {
           const hist = rowid <= this.histUpTo || now - row.acceptedAt > histAge;
-          opts = { qos: 1, properties: { userProperties: { hist: hist ? '1' : '0', seq: String(row.seq), epoch: row.epoch } } };
+          opts = hist ? HIST1 : HIST0;
         }
         this.inflightRows.add(rowid);
         this.published++;
