@@ -6,6 +6,7 @@ type Loader = () => Promise<DriverManifest<unknown>>;
 
 const registry: Record<string, Loader> = {
   modbus: async () => (await import('./modbus/index.js')).manifest as DriverManifest<unknown>,
+  onvif: async () => (await import('./onvif/index.js')).manifest as DriverManifest<unknown>,
   synthetic: async () => (await import('./synthetic/index.js')).manifest as DriverManifest<unknown>,
 };
 

@@ -41,7 +41,7 @@ export function registerDemo(program: Command): void {
     .option('--no-sims', 'run without the simulated devices (synthetic source only)')
     .action(async (o: { quiet?: boolean; sims: boolean }) => {
       let loaded: LoadedConfig;
-      const sims = o.sims ? await startDemoSims() : undefined;
+      const sims = o.sims ? await startDemoSims(demoStateDir()) : undefined;
       try {
         loaded = await loadDemo(sims);
       } catch (e) {
