@@ -106,6 +106,14 @@ export const commandsSchema = z.strictObject({
   maxClockSkewSeconds: z.number().int().min(0).default(120),
 });
 
+/** Prometheus text exposition (agent/metrics.ts); off by default, loopback when on. */
+export const metricsSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Keep 127.0.0.1 unless a scraper on the LAN truly needs it: the page names every device. */
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(9464),
+});
+
 /** Embedded demo broker (aedes); only for `npm start` / demos, never on a real site. */
 export const demoSchema = z.strictObject({
   embeddedBroker: z
@@ -127,6 +135,7 @@ export const configSchema = z.strictObject({
   mqtt: mqttSchema.prefault({}),
   commands: commandsSchema.prefault({}),
   control: controlSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   demo: demoSchema.prefault({}),
   /** `drivers.<kind>` is a list of instances; each is checked against that driver's own schema. */
   drivers: z.record(z.string(), z.array(z.unknown())).default({}),
