@@ -1,4 +1,5 @@
-// Full-jitter exponential backoff (DESIGN §6 "Reconnect with full-jitter exponential
+// Full-jitter exponential backoff, shared by the forwarder, the supervisor and drivers
+// (DESIGN §6 "Reconnect with full-jitter exponential
 // backoff"): delay = random(0, min(maxMs, minMs·2^attempt)), never below minMs so a
 // broker that refuses every CONNECT is never hit in a tight loop. Pure: the random
 // source is injected so tests can pin it.
@@ -35,4 +36,9 @@ export class Backoff {
   get attempts(): number {
     return this.attempt;
   }
+}
+
+/** Positional form used by the supervisor and drivers. */
+export function fullJitterDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  return backoffDelay(attempt, { minMs, maxMs, random });
 }

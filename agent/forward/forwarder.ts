@@ -35,7 +35,7 @@ import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket,
 import type { SpoolRow } from '../spool/types.js';
 import { AckBatcher } from './ack-batcher.js';
 import type { CommandHandler, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
 import { makeTopics, type Topics } from './topics.js';
 

@@ -1,7 +1,7 @@
 // Pure parts of agent/forward: backoff, topic map, error descriptions, client options.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffDelay, Backoff } from '../../agent/forward/backoff.js';
+import { backoffDelay, Backoff } from '../../agent/backoff.js';
 import { makeTopics } from '../../agent/forward/topics.js';
 import { brokerName, buildClientOptions, describeConnectError } from '../../agent/forward/mqtt-options.js';
 import { mqttSchema } from '../../config/schema.js';
