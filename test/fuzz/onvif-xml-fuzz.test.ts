@@ -10,20 +10,10 @@ import { EventNormaliser } from '../../drivers/onvif/events.js';
 import { faultFrom } from '../../drivers/onvif/soap.js';
 import { childrenNamed, findFirst, parseXml, XmlSecurityError, XmlSyntaxError } from '../../drivers/onvif/xml.js';
 import * as T from '../peers/onvif-templates.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = 0x0e1f_2026;
 const ITERATIONS = 20_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const corpus: string[] = [];
 for (const name of ['generic', 'hikvision', 'axis'] as const) {

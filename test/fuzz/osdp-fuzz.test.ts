@@ -11,6 +11,7 @@ import { decodeReply } from '../../drivers/osdp/proto/replies.js';
 import { SecureSession } from '../../drivers/osdp/sc/session.js';
 import { FrameError, OsdpParseError, SecureChannelError } from '../../drivers/osdp/errors.js';
 import { hex, osdpVectors } from '../helpers/osdp-vectors.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = 0x05d9_2026;
 const ITERATIONS = 20_000;
@@ -20,18 +21,6 @@ const scKeys = (() => {
   const h = V.vectors.find((v) => v.id === 'sc.rmac_i')!.handshake!;
   return { sEnc: hex(h.s_enc), sMac1: hex(h.s_mac1), sMac2: hex(h.s_mac2) };
 })();
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(rand: () => number, f: Buffer): Buffer {
   const b = Buffer.from(f);

@@ -4,17 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUILTIN_FORMATS, decodeWiegand, encodeWiegand } from '../../drivers/wiegand/formats.js';
 import { bitsToRawBytes, rawBytesToBits } from '../../drivers/wiegand/raw-bits.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 test('20k random reads: decode never throws, RAW bytes round-trip', { timeout: 60_000 }, () => {
   const rand = prng(0x1d0f);
