@@ -19,6 +19,9 @@ import { systemClock, type Clock } from '../drivers/types.js';
 import { DeviceStatePublisher } from './device-state.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
+import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
+import type { SpoolStats } from './spool/types.js';
+import type { ClockSync } from './events/types.js';
 
 
 export interface DaemonOptions {
@@ -48,6 +51,8 @@ export class Daemon {
   private loaded: LoadedConfig;
   private readonly clock: Clock;
   private readonly clockSync = createClockSyncProbe();
+  /** Control socket and metrics endpoint (issue 7); started last, stopped first. */
+  private endpoints: FieldEndpoints | null = null;
 
   constructor(private readonly o: DaemonOptions) {
     this.loaded = o.loaded;
@@ -124,6 +129,7 @@ export class Daemon {
     attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.chain.head }) });
     await this.supervisor.startAll(drivers);
     this.devices.start();
+    this.endpoints = await startFieldEndpoints({ daemon: this, config: c, source: this.loaded.source, log });
 
     const pruneEvery = 10 * 60_000;
     this.pruneTimer = setInterval(() => {
@@ -168,6 +174,15 @@ export class Daemon {
     };
   }
 
+  /** Full spool statistics (control socket `spool-stats`, metrics). */
+  spoolStats(): SpoolStats {
+    return this.spool.stats();
+  }
+
+  clockSyncState(): ClockSync {
+    return this.clockSync();
+  }
+
   status(): Record<string, unknown> {
     return { ...this.healthSnapshot(), forwarder: this.forwarder.status(), devices: this.supervisor.health() };
   }
@@ -204,6 +219,7 @@ export class Daemon {
     const deadline = Date.now() + timeoutMs;
     log.info({ reason }, 'stopping');
     clearInterval(this.pruneTimer);
+    await this.endpoints?.stop();
     this.devices?.stop();
     await this.supervisor?.stopAll();
     if (this.pipeline) {

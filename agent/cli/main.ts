@@ -8,6 +8,11 @@ import { registerConfig } from './config-check.js';
 import { registerEvents } from './events.js';
 import { registerSpool } from './spool.js';
 import { registerVerify } from './verify.js';
+import { registerDiag } from './diag.js';
+import { registerStatus } from './status.js';
+import { registerInit } from './init.js';
+import { registerDiscover } from './discover.js';
+import { registerSupportBundle } from './support-bundle.js';
 
 export function buildProgram(): Command {
   const program = new Command('gatewarden')
@@ -24,6 +29,11 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerSpool(program);
   registerVerify(program);
+  registerDiag(program);
+  registerStatus(program);
+  registerInit(program);
+  registerDiscover(program);
+  registerSupportBundle(program);
   return program;
 }
 

@@ -1,0 +1,59 @@
+// `gatewarden status [--json]`: the running daemon's view over the control socket
+// (head, spool, broker connection, drivers). Exit 1 when the daemon is not running.
+import type { Command } from 'commander';
+import { ConfigError, loadConfigFile } from '../../config/loader.js';
+import { controlRequest, controlSocketPath, ControlUnavailableError } from '../control/client.js';
+import { DEFAULT_CONFIG } from './run.js';
+
+interface StatusView {
+  version?: string;
+  uptimeS?: number;
+  head?: { epoch: string; seq: number } | null;
+  clockSync?: string;
+  spool?: { depth: number; unsent: number; oldestUnsentAgeMs: number | null; droppedEvents: number };
+  forwarder?: { connected: boolean; reconnects: number; lastError: string | null };
+  drivers?: Array<{ id: string; kind: string; state: string; errors: number }>;
+  devices?: Array<{ device: string; state: string; kind: string }>;
+}
+
+export function renderStatus(s: StatusView): string {
+  const l = [
+    `gatewarden ${s.version ?? '?'}, up ${s.uptimeS ?? '?'} s, clock ${s.clockSync ?? '?'}`,
+    `  head     ${s.head ? `epoch ${s.head.epoch} seq ${s.head.seq}` : '(empty)'}`,
+    `  spool    ${s.spool ? `${s.spool.depth} events, ${s.spool.unsent} unsent, oldest ${s.spool.oldestUnsentAgeMs === null ? '-' : `${(s.spool.oldestUnsentAgeMs / 1000).toFixed(1)} s`}, ${s.spool.droppedEvents} dropped` : '?'}`,
+    `  broker   ${s.forwarder ? (s.forwarder.connected ? 'connected' : `DISCONNECTED${s.forwarder.lastError ? ` (${s.forwarder.lastError})` : ''}`) + `, ${s.forwarder.reconnects} reconnect(s)` : '?'}`,
+  ];
+  for (const d of s.drivers ?? []) l.push(`  driver   ${d.kind}:${d.id} ${d.state}, ${d.errors} error(s)`);
+  for (const d of s.devices ?? []) l.push(`  device   ${d.kind}/${d.device} ${d.state}`);
+  return l.join('\n');
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description("the running daemon's status, over the control socket")
+    .option('-c, --config <file>', 'config file', process.env.GATEWARDEN_CONFIG ?? DEFAULT_CONFIG)
+    .option('--socket <path>', 'control socket (default: from the config)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { config: string; socket?: string; json?: boolean }) => {
+      let sock = o.socket;
+      if (!sock) {
+        try {
+          sock = controlSocketPath((await loadConfigFile(o.config)).config);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          console.error(e.message);
+          process.exitCode = 1;
+          return;
+        }
+      }
+      try {
+        const s = await controlRequest<StatusView>(sock, 'status', 10_000);
+        console.log(o.json ? JSON.stringify(s, null, 2) : renderStatus(s));
+      } catch (e) {
+        console.error(`gatewarden: ${(e as Error).message}`);
+        if (e instanceof ControlUnavailableError) console.error('  fix: systemctl start gatewarden (journalctl -u gatewarden says why it stopped)');
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,92 @@
+// The daemon's field endpoints (issue 7): the control socket (always on; DESIGN §8) and
+// the optional Prometheus endpoint. Kept out of daemon.ts so the composition root only
+// starts and stops them. A failure to bind either is logged and the daemon runs on:
+// losing local diagnostics must never stop evidence from flowing.
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { ClockSync } from '../events/types.js';
+import type { ForwarderStatus } from '../forward/forwarder-types.js';
+import type { SpoolStats } from '../spool/types.js';
+import type { Supervisor } from '../supervisor.js';
+import { VERSION } from '../version.js';
+import { errorCount, MetricsServer, type MetricsSnapshot } from '../metrics.js';
+import { controlSocketPath } from './client.js';
+import { ControlServer } from './server.js';
+
+/** What the endpoints read from the daemon (agent/daemon.ts implements it). */
+export interface DaemonView {
+  status(): Record<string, unknown>;
+  healthSnapshot(): Record<string, unknown>;
+  spoolStats(): SpoolStats;
+  clockSyncState(): ClockSync;
+  supervisor: Pick<Supervisor, 'diagnose' | 'status' | 'health'>;
+  forwarder: { status(): ForwarderStatus };
+  pipeline: { counters: { sealed: number } };
+}
+
+export interface FieldEndpoints {
+  control: ControlServer | null;
+  metricsPort: number | null;
+  stop(): Promise<void>;
+}
+
+/** Who the daemon runs as: diag checks file permissions as this identity. */
+export function processIdentity(): { pid: number; uid: number; gid: number; groups: number[] } {
+  return { pid: process.pid, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, groups: process.getgroups?.() ?? [] };
+}
+
+export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
+  const f = d.forwarder.status();
+  return {
+    spool: d.spoolStats(),
+    acceptedTotal: d.pipeline.counters.sealed,
+    mqtt: { connected: f.connected, reconnects: f.reconnects },
+    devices: d.supervisor.health().map((h) => ({ driver: h.kind, instance: h.instance, device: h.device, online: h.state === 'online', errors: errorCount(h.counters) })),
+    driverErrors: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, errors: s.errors })),
+    clockSync: d.clockSyncState(),
+  };
+}
+
+export async function startFieldEndpoints(o: { daemon: DaemonView; config: Config; source: string; log: Logger }): Promise<FieldEndpoints> {
+  const { daemon: d, config, log } = o;
+  const path = controlSocketPath(config);
+  let metrics: MetricsServer | null = null;
+  let metricsPort: number | null = null;
+  const control = new ControlServer({
+    path,
+    onError: (err) => log.warn({ err }, 'control socket error'),
+    handlers: {
+      status: () => ({ ...d.status(), version: VERSION, config: o.source, identity: processIdentity(), controlSocket: path, metricsPort }),
+      health: () => d.healthSnapshot(),
+      'spool-stats': () => d.spoolStats(),
+      diag: async () => ({ identity: processIdentity(), instances: d.supervisor.status(), checks: await d.supervisor.diagnose() }),
+    },
+  });
+  let controlUp: ControlServer | null = control;
+  try {
+    await control.start();
+    log.info({ socket: path }, 'control socket listening');
+  } catch (err) {
+    controlUp = null;
+    log.error({ err, socket: path }, 'control socket not available; `gatewarden diag` will work without the daemon view');
+  }
+  if (config.metrics.enabled) {
+    metrics = new MetricsServer({ host: config.metrics.host, port: config.metrics.port, snapshot: () => metricsSnapshot(d) });
+    try {
+      metricsPort = await metrics.start();
+      log.info({ host: config.metrics.host, port: metricsPort }, 'metrics endpoint listening');
+    } catch (err) {
+      metrics = null;
+      log.error({ err }, 'metrics endpoint could not listen');
+    }
+  }
+  return {
+    control: controlUp,
+    get metricsPort() {
+      return metricsPort;
+    },
+    stop: async () => {
+      await Promise.all([controlUp?.stop(), metrics?.stop()]);
+    },
+  };
+}

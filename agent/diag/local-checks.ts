@@ -1,0 +1,167 @@
+// Host-side checks of `gatewarden diag` that need no peer: signing key, clock, disk and
+// spool (issue 7). Each returns DiagChecks; none throws for an expected failure.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { keyFilePath } from '../chain/keys.js';
+import { createClockSyncProbe } from '../clock-sync.js';
+import type { SpoolStats } from '../spool/types.js';
+import { openSpoolReadOnly } from '../spool/readonly.js';
+import { canAccess, describeIdentity, type Identity } from './perms.js';
+import { pass, problem, type DiagCheck } from './types.js';
+
+const MiB = 1024 * 1024;
+
+export function checkKey(stateDir: string, who: Identity): DiagCheck[] {
+  const file = keyFilePath(stateDir);
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return [problem('key', 'fail', 'signing key present', `${file} does not exist`, 'create it: gatewarden init (or start the daemon once)')];
+  }
+  const out: DiagCheck[] = [];
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  if ((st.mode & 0o077) !== 0) {
+    out.push(problem('key', 'fail', 'key permissions', `${file} is mode ${mode}: readable by group/others; the daemon refuses to start`, `chmod 600 ${file}; if it may have been copied, rotate the key`));
+  } else if (!canAccess(st, who, ['r'])) {
+    out.push(problem('key', 'fail', 'key permissions', `${file} (mode ${mode}, uid ${st.uid}) is not readable by ${describeIdentity(who)}`, `chown ${who.name ?? who.uid} ${file}`));
+  } else {
+    out.push(pass('key', 'key permissions', `${file} mode ${mode}`));
+  }
+  try {
+    const k = createPrivateKey(readFileSync(file, 'utf8'));
+    out.push(k.asymmetricKeyType === 'ed25519'
+      ? pass('key', 'key readable', 'ed25519 private key')
+      : problem('key', 'fail', 'key readable', `${k.asymmetricKeyType} key, expected ed25519`, `move ${file} aside and run gatewarden init`));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') out.push(problem('key', 'skip', 'key readable', 'diag cannot read the key as this user', 'run diag as root or the gatewarden user'));
+    else out.push(problem('key', 'fail', 'key readable', `cannot parse: ${(e as Error).message}`, `move ${file} aside and run gatewarden init (new identity: re-enrol)`));
+  }
+  return out;
+}
+
+function run(cmd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
+  });
+}
+
+/** Clock offset in ms from chrony or systemd-timesyncd when either answers; null otherwise. */
+export async function clockOffsetMs(): Promise<number | null> {
+  const chrony = await run('chronyc', ['-c', 'tracking']);
+  if (chrony) {
+    const f = chrony.trim().split(',');
+    const v = Number(f[4]);
+    if (Number.isFinite(v)) return v * 1000;
+  }
+  const tsd = await run('timedatectl', ['timesync-status']);
+  const m = tsd ? /Offset:\s*([+-]?[\d.]+)(us|ms|s)/.exec(tsd) : null;
+  if (m) return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1000 : 1);
+  return null;
+}
+
+export async function checkClock(o: { syncFile?: string; rtcDevice?: string } = {}): Promise<DiagCheck[]> {
+  const probe = createClockSyncProbe({ syncFile: o.syncFile, rtcDevice: o.rtcDevice, refreshMs: 3_600_000 });
+  const sync = probe();
+  const offset = await clockOffsetMs();
+  const off = offset === null ? 'offset not measured (no chrony/timesyncd answer)' : `offset ${offset.toFixed(1)} ms`;
+  const now = new Date().toISOString();
+  if (sync === 'ntp') {
+    if (offset !== null && Math.abs(offset) > 1000) return [problem('clock', 'warn', 'clock synced', `NTP synchronised but ${off}`, 'check the NTP server and network latency (chronyc sources -v)')];
+    return [pass('clock', 'clock synced', `NTP synchronised, ${off}; now ${now}`)];
+  }
+  if (sync === 'rtc') return [problem('clock', 'warn', 'clock synced', `not NTP-synchronised; running on the hardware RTC (${off}); now ${now}`, 'enable NTP: timedatectl set-ntp true, and allow UDP 123 to the NTP server')];
+  return [problem('clock', 'fail', 'clock synced', `not synchronised and no RTC: event times may be wrong (ts.sync "none"); now ${now}`, 'enable NTP: timedatectl set-ntp true (or install chrony), and allow UDP 123 to the NTP server')];
+}
+
+function nearestExisting(p: string): string {
+  let d = p;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+export function checkDisk(stateDir: string, spool?: Pick<SpoolStats, 'bytes' | 'quotaBytes'>): DiagCheck[] {
+  const at = nearestExisting(stateDir);
+  const s = statfsSync(at);
+  const free = s.bavail * s.bsize;
+  const total = s.blocks * s.bsize;
+  const pct = total > 0 ? (100 * free) / total : 0;
+  const detail = `${(free / MiB).toFixed(0)} MiB free of ${(total / MiB).toFixed(0)} MiB (${pct.toFixed(1)}%) at ${at}`;
+  const needed = spool ? Math.max(0, spool.quotaBytes - spool.bytes) : 0;
+  if (free < 64 * MiB || pct < 2) return [problem('disk', 'fail', 'disk space', detail, 'free space on this filesystem (journalctl --vacuum-size=50M, old spool-*.corrupt files) or lower spool.quotaBytes')];
+  if (pct < 10 || free < needed) {
+    const why = free < needed ? `; the spool may still grow by ${(needed / MiB).toFixed(0)} MiB` : '';
+    return [problem('disk', 'warn', 'disk space', detail + why, 'free space on this filesystem or lower spool.quotaBytes')];
+  }
+  return [pass('disk', 'disk space', detail)];
+}
+
+export interface SpoolCheckOptions {
+  path: string;
+  who: Identity;
+  /** Stats from the running daemon (control socket); read from the file otherwise. */
+  stats?: SpoolStats;
+  /** Oldest unsent age that earns a warning; default 15 min. */
+  staleMs?: number;
+}
+
+export function checkSpool(o: SpoolCheckOptions): DiagCheck[] {
+  const out: DiagCheck[] = [];
+  const { path, who } = o;
+  const dir = dirname(path);
+  if (!existsSync(path)) {
+    out.push(problem('spool', 'warn', 'spool file', `${path} does not exist yet`, 'start the daemon once (systemctl start gatewarden); it creates the spool'));
+  }
+  // SQLite in WAL mode writes the file and creates -wal/-shm beside it: both need write access.
+  const targets = existsSync(path) ? [path, dir] : [nearestExisting(dir)];
+  const denied = targets.filter((t) => !canAccess(statSync(t), who, statSync(t).isDirectory() ? ['w', 'x'] : ['r', 'w']));
+  if (denied.length > 0) {
+    const st = statSync(denied[0]);
+    out.push(problem('spool', 'fail', 'spool writable', `${denied.join(', ')} not writable by ${describeIdentity(who)} (mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`,
+      `chown -R ${who.name ?? who.uid} ${dir} && chmod u+rw ${path}, then restart the daemon`));
+  } else if (existsSync(path)) {
+    out.push(pass('spool', 'spool writable', `writable by ${describeIdentity(who)}`));
+  }
+  if (!existsSync(path)) return out;
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+    try {
+      const r = db.pragma('quick_check', { simple: true }) as string;
+      out.push(r === 'ok' ? pass('spool', 'spool integrity', 'quick_check ok') : problem('spool', 'fail', 'spool integrity', `quick_check: ${r}`, 'restart the daemon: it moves a corrupt spool aside and starts a new epoch'));
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    out.push(problem('spool', 'warn', 'spool integrity', `cannot open read-only: ${(e as Error).message}`, 'run diag as root or the gatewarden user'));
+    if (!o.stats) return out;
+  }
+  let s = o.stats;
+  if (!s) {
+    try {
+      const ro = openSpoolReadOnly(path);
+      try {
+        s = ro.stats();
+      } finally {
+        ro.close();
+      }
+    } catch (e) {
+      out.push(problem('spool', 'fail', 'spool readable', (e as Error).message, 'restart the daemon: it checks and repairs the spool at start-up'));
+      return out;
+    }
+  }
+  const age = s.oldestUnsentAgeMs;
+  const depth = `${s.depth} events, ${s.unsent} unsent, ${(s.bytes / MiB).toFixed(1)} of ${(s.quotaBytes / MiB).toFixed(0)} MiB`;
+  if (age !== null && age > (o.staleMs ?? 15 * 60_000)) {
+    out.push(problem('spool', 'warn', 'spool backlog', `${depth}; oldest unsent ${(age / 60_000).toFixed(1)} min old`, 'forwarding is stalled: see the broker checks below'));
+  } else {
+    out.push(pass('spool', 'spool backlog', `${depth}; oldest unsent ${age === null ? '-' : `${(age / 1000).toFixed(1)} s`}`));
+  }
+  out.push(s.droppedEvents > 0
+    ? problem('spool', 'warn', 'spool drops', `${s.droppedEvents} events dropped under quota (announced by system.spool.overflow)`, 'raise spool.quotaBytes or restore the uplink sooner')
+    : pass('spool', 'spool drops', 'none'));
+  return out;
+}

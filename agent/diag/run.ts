@@ -1,0 +1,135 @@
+// `gatewarden diag` as a function: config → daemon (control socket) → key → clock →
+// disk → spool → broker → devices. Returns a report; rendering and the exit code are
+// the CLI's job (agent/cli/diag.ts). Never throws for a broken gateway: that is a row.
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loader.js';
+import { controlRequest, controlSocketPath, ControlUnavailableError } from '../control/client.js';
+import type { SpoolStats } from '../spool/types.js';
+import { spoolPathOf } from '../daemon.js';
+import { VERSION } from '../version.js';
+import { checkBroker } from './broker-checks.js';
+import { driverChecksFromDaemon, driverChecksStandalone, type DaemonDiag } from './driver-checks.js';
+import { checkClock, checkDisk, checkKey, checkSpool } from './local-checks.js';
+import { lookupUser, selfIdentity, type Identity } from './perms.js';
+import { pass, problem, summarize, type DiagCheck, type DiagReport } from './types.js';
+
+export interface DiagOptions {
+  configFile: string;
+  /** Check file permissions as this user (name or uid); default: the daemon's user, else `gatewarden` when it exists, else the caller. */
+  user?: string;
+  /** File whose presence means "NTP synchronised" (agent/clock-sync.ts); injectable for tests. */
+  clockSyncFile?: string;
+  rtcDevice?: string;
+  brokerTimeoutMs?: number;
+  /** Progress callback (the CLI prints section names to stderr). */
+  onSection?(name: string): void;
+}
+
+interface DaemonStatus {
+  identity?: Identity & { pid: number };
+  forwarder?: { connected: boolean; lastError: string | null; reconnects: number };
+  version?: string;
+  netwatch?: { baselineLearned?: boolean; detail?: string };
+}
+
+function finish(checks: DiagCheck[], daemon: DiagReport['daemon']): DiagReport {
+  return { version: VERSION, host: hostname(), ts: new Date().toISOString(), daemon, checks, ...summarize(checks) };
+}
+
+function configChecks(loaded: LoadedConfig): DiagCheck[] {
+  const c = loaded.config;
+  const out: DiagCheck[] = [pass('config', 'config valid', `${loaded.source}: site ${c.site}, gateway ${c.gateway}, ${loaded.drivers.length} driver instance(s)`)];
+  try {
+    const st = statSync(loaded.source);
+    if ((st.mode & 0o007) !== 0 && (c.mqtt.password !== undefined)) {
+      out.push(problem('config', 'warn', 'config permissions', `${loaded.source} is world-readable (mode ${(st.mode & 0o777).toString(8)}) and holds mqtt.password`, `chmod 640 ${loaded.source} (root:gatewarden), or move the password to mqtt.passwordFile`));
+    }
+  } catch {
+    /* read just now; a race is not worth a row */
+  }
+  if (c.mqtt.passwordFile) {
+    try {
+      readFileSync(c.mqtt.passwordFile, 'utf8');
+      out.push(pass('config', 'password file', `${c.mqtt.passwordFile} readable`));
+    } catch (e) {
+      out.push(problem('config', 'fail', 'password file', `${c.mqtt.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, `create ${c.mqtt.passwordFile} (mode 0640, group gatewarden) or fix mqtt.passwordFile`));
+    }
+  }
+  return out;
+}
+
+function password(c: LoadedConfig['config']): string | undefined {
+  if (!c.mqtt.passwordFile) return c.mqtt.password;
+  try {
+    return readFileSync(c.mqtt.passwordFile, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runDiag(o: DiagOptions): Promise<DiagReport> {
+  const section = o.onSection ?? (() => undefined);
+  section('config');
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfigFile(o.configFile);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const checks = e.problems.map((p) => problem('config', 'fail', 'config valid', `${e.source}: ${p}`, `fix this key in ${e.source}, then: gatewarden config check ${e.source}`));
+    return finish(checks.length ? checks : [problem('config', 'fail', 'config valid', e.message, 'gatewarden config check FILE lists the problems')], 'not running');
+  }
+  const c = loaded.config;
+  const checks = configChecks(loaded);
+
+  section('daemon');
+  const sock = controlSocketPath(c);
+  let daemonDiag: DaemonDiag | null = null;
+  let status: DaemonStatus | null = null;
+  try {
+    status = await controlRequest<DaemonStatus>(sock, 'status', 10_000);
+    daemonDiag = await controlRequest<DaemonDiag>(sock, 'diag', 60_000);
+    checks.push(pass('daemon', 'daemon running', `pid ${status.identity?.pid ?? '?'}, version ${status.version ?? '?'}, control socket ${sock}`));
+    const f = status.forwarder;
+    if (f) {
+      checks.push(f.connected
+        ? pass('daemon', 'daemon connected to broker', `${f.reconnects} reconnect(s) since start`)
+        : problem('daemon', 'fail', 'daemon connected to broker', `not connected${f.lastError ? `: ${f.lastError}` : ''}`, 'see the broker checks below for the broken layer'));
+    }
+  } catch (e) {
+    if (!(e instanceof ControlUnavailableError)) checks.push(problem('daemon', 'fail', 'daemon running', (e as Error).message, 'check the control socket permissions, or restart: systemctl restart gatewarden'));
+    else checks.push(problem('daemon', 'warn', 'daemon running', (e as Error).message, 'start it: systemctl start gatewarden (journalctl -u gatewarden says why it stopped)'));
+  }
+
+  const who: Identity =
+    (o.user ? lookupUser(o.user) : null) ??
+    daemonDiag?.identity ??
+    ((process.getuid?.() === 0 ? lookupUser('gatewarden') : null) ?? selfIdentity());
+  if (o.user && !lookupUser(o.user)) checks.push(problem('config', 'warn', 'service user', `user ${o.user} not found`, 'create it: scripts/install.sh creates gatewarden, or pass --user with an existing user'));
+
+  section('key');
+  checks.push(...checkKey(c.stateDir, who));
+  section('clock');
+  checks.push(...(await checkClock({ syncFile: o.clockSyncFile, rtcDevice: o.rtcDevice })));
+
+  section('spool');
+  let stats: SpoolStats | undefined;
+  if (daemonDiag) stats = await controlRequest<SpoolStats>(sock, 'spool-stats', 10_000).catch(() => undefined);
+  checks.push(...checkDisk(c.stateDir, stats));
+  checks.push(...checkSpool({ path: spoolPathOf(loaded), who, stats }));
+
+  section('broker');
+  checks.push(...(await checkBroker({ config: c, password: password(c), timeoutMs: o.brokerTimeoutMs })));
+
+  section('devices');
+  checks.push(...(daemonDiag ? await driverChecksFromDaemon(daemonDiag, loaded.drivers) : await driverChecksStandalone(loaded.drivers)));
+
+  // netwatch (agent/anomaly) reports through the daemon's status when it is built in.
+  const nw = status?.netwatch;
+  if (nw) {
+    checks.push(nw.baselineLearned
+      ? pass('netwatch', 'LAN baseline learned', nw.detail ?? 'baseline complete')
+      : problem('netwatch', 'warn', 'LAN baseline learned', nw.detail ?? 'still learning the LAN baseline', 'wait for the learning window to end; new-device alarms are held until then'));
+  }
+  return finish(checks, daemonDiag ? 'running' : 'not running');
+}

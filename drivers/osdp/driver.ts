@@ -1,0 +1,213 @@
+// The OSDP control-panel driver (DESIGN §3): one instance = one bus (serial port) with its
+// readers. Layers: transport (BytePort) → phy (Deframer, frames) → cp (ReaderSession,
+// BusScheduler, Secure Channel policy) → this file (seam: start/stop/health/diagnose/command).
+import { accessSync, constants, statSync } from 'node:fs';
+import { ZodError } from 'zod';
+import type { JsonObject } from '../../agent/events/types.js';
+import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
+import type { BytePort } from '../transport/types.js';
+import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
+import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
+import { defineWiegandFormat } from '../wiegand/formats.js';
+import { buildCommand, COMMAND_NAMES, type OsdpCommandName } from './commands.js';
+import type { OsdpConfig } from './config.js';
+import { OsdpBus } from './cp/bus.js';
+import { KeyStore } from './cp/key-store.js';
+import { identityInfo, ReaderEvents } from './cp/reader-events.js';
+import { ReaderSession } from './cp/reader.js';
+import { BusScheduler } from './cp/scheduler.js';
+
+interface Reader {
+  session: ReaderSession;
+  events: ReaderEvents;
+}
+
+export class OsdpDriver implements Driver {
+  private port?: BytePort;
+  private bus?: OsdpBus;
+  private scheduler?: BusScheduler;
+  private readers: Reader[] = [];
+  private stopped = false;
+  private reopenTimer?: NodeJS.Timeout;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly cfg: OsdpConfig,
+    private readonly ctx: DriverContext,
+  ) {
+    this.startedAt = ctx.clock.now();
+  }
+
+  async start(): Promise<void> {
+    const port = openBytePort({ path: this.cfg.port, baudRate: this.cfg.baud });
+    try {
+      await port.open();
+    } catch (err) {
+      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
+    }
+    this.port = port;
+    const bus = new OsdpBus(port);
+    this.bus = bus;
+    const formats = this.cfg.formats.map((f, i) => defineWiegandFormat(f, `formats[${i}]`));
+    const keyStore = new KeyStore(this.cfg.keyStore);
+    const emit = (o: Parameters<DriverContext['emit']>[0]): void => {
+      if (!this.stopped) this.ctx.emit(o);
+    };
+    this.readers = this.cfg.readers.map((rc) => {
+      const events = new ReaderEvents(this.cfg.id, rc, formats, emit, this.ctx.clock);
+      const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
+      return { session, events };
+    });
+    port.onClose((err) => {
+      if (this.stopped || !err) return;
+      this.ctx.reportError(new Error(`${this.cfg.port}: line lost (${err.message}); reopening`));
+      this.scheduleReopen(1000);
+    });
+    this.scheduler = new BusScheduler({
+      bus,
+      readers: this.readers.map((r) => r.session),
+      clock: this.ctx.clock,
+      onError: (err, reader) => {
+        if (!this.stopped) this.ctx.reportError(err, reader);
+      },
+    });
+    this.scheduler.start();
+    this.ctx.log.info({ port: this.cfg.port, readers: this.readers.length }, 'osdp bus started');
+  }
+
+  private scheduleReopen(delay: number): void {
+    if (this.stopped || this.reopenTimer) return;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.stopped || !this.port || this.port.isOpen) return;
+      this.port.open().catch(() => this.scheduleReopen(Math.min(delay * 2, 30_000)));
+    }, delay);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reopenTimer);
+    await this.scheduler?.stop();
+    await this.port?.close().catch(() => undefined);
+  }
+
+  health(): DeviceHealth[] {
+    const out: DeviceHealth[] = this.readers.map(({ session: s, events }) => {
+      const counters: Record<string, number> = { ...s.counters };
+      if (s.lastCardAt !== undefined) counters.lastCardAt = s.lastCardAt;
+      const h: DeviceHealth = {
+        device: s.id,
+        state: s.state === 'online' ? 'online' : s.state === 'secure-wait' ? 'degraded' : s.state === 'offline' ? 'offline' : 'unknown',
+        lastSeen: s.lastSeen,
+        counters,
+        info: { address: s.address, secure: s.secure ? 'yes' : 'no', key: s.keySource, ...identityInfo(s.identity), status: JSON.stringify(events.status()) },
+      };
+      if (s.lastError) h.lastError = s.lastError;
+      return h;
+    });
+    if (this.bus) {
+      out.push({
+        device: this.cfg.id,
+        state: this.port?.isOpen ? 'online' : 'offline',
+        lastSeen: null,
+        counters: { ...this.bus.counters, ...this.bus.deframer.counters },
+        info: { port: this.cfg.port, baud: this.cfg.baud },
+      });
+    }
+    return out;
+  }
+
+  async diagnose(): Promise<DiagnosticResult[]> {
+    const res: DiagnosticResult[] = [portCheck(this.cfg.port, this.port?.isOpen ?? false)];
+    const now = this.ctx.clock.now();
+    for (const { session: s } of this.readers) {
+      const online = s.state === 'online';
+      res.push(
+        online
+          ? { check: 'reader answers', device: s.id, verdict: 'pass', detail: `address ${s.address} online` }
+          : {
+              check: 'reader answers',
+              device: s.id,
+              verdict: 'fail',
+              detail: `address ${s.address} ${s.state} (${s.counters.timeouts} timeouts, ${s.counters.crcErrors} CRC errors)`,
+              hint: s.counters.crcErrors > 0 ? 'CRC errors: check baud rate, RS-485 A/B polarity and termination' : 'check power, wiring, the reader address and baud rate',
+            },
+      );
+      if (s.keySource !== 'none') {
+        res.push(
+          s.secure
+            ? { check: 'secure channel', device: s.id, verdict: 'pass', detail: `established (key from ${s.keySource}, ${s.counters.scHandshakes} handshakes)` }
+            : {
+                check: 'secure channel',
+                device: s.id,
+                verdict: 'fail',
+                detail: s.lastError ?? 'not established',
+                hint: 'check the SCBK matches the reader; a reader reset to factory keys needs install mode on purpose',
+              },
+        );
+      }
+      res.push(
+        s.lastCardAt === undefined
+          ? { check: 'last card read', device: s.id, verdict: 'warn', detail: 'no card read since start', hint: 'present a card to test the reader' }
+          : { check: 'last card read', device: s.id, verdict: 'pass', detail: `${Math.round((now - s.lastCardAt) / 1000)} s ago` },
+      );
+    }
+    return res;
+  }
+
+  commands(): string[] {
+    return [...COMMAND_NAMES];
+  }
+
+  async command(name: string, args: JsonObject, target?: string): Promise<CommandResult> {
+    if (!(COMMAND_NAMES as readonly string[]).includes(name)) throw new CommandUnsupportedError(`osdp: unknown command "${name}" (known: ${COMMAND_NAMES.join(', ')})`);
+    const r = target === undefined && this.readers.length === 1 ? this.readers[0] : this.readers.find((x) => x.session.id === target);
+    if (!r) return { ok: false, detail: `no reader "${target ?? ''}" on bus ${this.cfg.id}` };
+    const rc = this.cfg.readers.find((x) => x.id === r.session.id);
+    let cmd;
+    try {
+      cmd = buildCommand(name as OsdpCommandName, args, rc?.door?.strikeOutput);
+    } catch (err) {
+      const msg = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ') : (err as Error).message;
+      return { ok: false, detail: msg };
+    }
+    if (cmd.type === 'TEXT' && !hasCapability(r.session, 8)) return { ok: false, detail: 'the reader does not report a text display (PDCAP function 8)' };
+    const done = r.session.enqueue(cmd);
+    this.scheduler?.poke();
+    const reply = await done;
+    if (!reply) return { ok: false, detail: r.session.state === 'online' ? 'no reply from the reader' : `reader ${r.session.state}` };
+    if (reply.type === 'NAK') return { ok: false, detail: `reader NAK: ${reply.errorName}`, data: { nak: reply.error } };
+    if (cmd.type === 'COMSET') {
+      if (reply.type !== 'COM') return { ok: false, detail: `expected osdp_COM, got ${reply.type}` };
+      // §6.14: the PD answers at the old settings and switches afterwards; follow, then verify.
+      r.session.address = reply.address;
+      if (reply.baud !== this.cfg.baud) await this.port?.setBaudRate(reply.baud);
+      const check = await r.session.enqueue({ type: 'POLL' });
+      this.scheduler?.poke();
+      return check
+        ? { ok: true, detail: `reader now at address ${reply.address}, ${reply.baud} baud (update the config to keep it)`, data: { address: reply.address, baud: reply.baud } }
+        : { ok: false, detail: `reader did not answer at address ${reply.address}, ${reply.baud} baud after COMSET` };
+    }
+    return { ok: true, detail: reply.type };
+  }
+}
+
+function hasCapability(s: ReaderSession, fn: number): boolean {
+  return (s.capabilities ?? []).some((c) => c.function === fn && (c.compliance > 0 || c.items > 0));
+}
+
+function portCheck(path: string, open: boolean): DiagnosticResult {
+  const check = 'serial port';
+  if (path.startsWith(INPROC_PREFIX)) return { check, verdict: open ? 'pass' : 'fail', detail: `${path} (in-process simulator)`, hint: open ? undefined : 'the demo simulator is not running' };
+  try {
+    statSync(path);
+  } catch {
+    return { check, verdict: 'fail', detail: `${path} does not exist`, hint: 'check the USB/RS-485 adapter is plugged in; use a stable /dev/serial/by-id/ path' };
+  }
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch {
+    return { check, verdict: 'fail', detail: `${path}: permission denied`, hint: 'add the service user to the dialout group (usermod -aG dialout gatewarden)' };
+  }
+  return { check, verdict: open ? 'pass' : 'warn', detail: open ? `${path} open` : `${path} accessible but not open`, hint: open ? undefined : 'another process may hold the port' };
+}

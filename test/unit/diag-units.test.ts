@@ -1,0 +1,112 @@
+// Pure parts of the field tooling (issue 7): permission maths for the daemon's user,
+// exit codes and rendering, redaction, the init template, metrics exposition, protocol.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/chain.js';
+import { canAccess, lookupUser } from '../../agent/diag/perms.js';
+import { pass, problem, summarize, type DiagReport } from '../../agent/diag/types.js';
+import { renderReport } from '../../agent/diag/render.js';
+import { redact, scrub, REDACTED } from '../../agent/cli/support-bundle.js';
+import { renderConfig, enrolmentString } from '../../agent/cli/init.js';
+import { parseYaml, validateConfig } from '../../config/loader.js';
+import { renderMetrics, errorCount } from '../../agent/metrics.js';
+import { parseRequest, LineBuffer } from '../../agent/control/protocol.js';
+
+test('canAccess: owner, group, other bits for a non-root user; root bypasses r/w', () => {
+  const who = { uid: 1000, gid: 1000, groups: [1000, 20] };
+  assert.equal(canAccess({ mode: 0o100600, uid: 1000, gid: 0 }, who, ['r', 'w']), true);
+  assert.equal(canAccess({ mode: 0o100644, uid: 0, gid: 0 }, who, ['w']), false);
+  assert.equal(canAccess({ mode: 0o100660, uid: 0, gid: 20 }, who, ['r', 'w']), true, 'supplementary group');
+  assert.equal(canAccess({ mode: 0o100606, uid: 0, gid: 20 }, who, ['w']), false, 'group bits apply, not other');
+  assert.equal(canAccess({ mode: 0o100400, uid: 5, gid: 5 }, { uid: 0, gid: 0, groups: [] }, ['r', 'w']), true);
+});
+
+test('lookupUser reads passwd and group files', () => {
+  const etc = tempDir('gw-etc-');
+  writeFileSync(join(etc, 'passwd'), 'root:x:0:0::/root:/bin/sh\ngatewarden:x:998:997::/var/lib/gatewarden:/usr/sbin/nologin\n');
+  writeFileSync(join(etc, 'group'), 'dialout:x:20:gatewarden,other\ngatewarden:x:997:\n');
+  assert.deepEqual(lookupUser('gatewarden', etc), { uid: 998, gid: 997, groups: [997, 20], name: 'gatewarden' });
+  assert.equal(lookupUser('998', etc)?.name, 'gatewarden');
+  assert.equal(lookupUser('nobody-here', etc), null);
+  rmSync(etc, { recursive: true, force: true });
+});
+
+test('exit codes: 0 all pass, 1 warnings, 2 failures; skips do not count', () => {
+  const p = pass('disk', 'disk space', 'ok');
+  assert.equal(summarize([p]).exitCode, 0);
+  assert.equal(summarize([p, problem('broker', 'skip', 'x', 'y', 'z')]).exitCode, 0);
+  assert.equal(summarize([p, problem('clock', 'warn', 'c', 'd', 'h')]).exitCode, 1);
+  assert.equal(summarize([problem('clock', 'warn', 'c', 'd', 'h'), problem('key', 'fail', 'k', 'd', 'h')]).exitCode, 2);
+});
+
+test('render: ✔/⚠/✖ marks and a fix line under every non-pass row', () => {
+  const checks = [pass('disk', 'disk space', '1 GiB free'), problem('key', 'fail', 'key permissions', 'mode 0644', 'chmod 600 /k')];
+  const r: DiagReport = { version: '0', host: 'h', ts: 't', daemon: 'running', checks, ...summarize(checks) };
+  const text = renderReport(r);
+  assert.match(text, /^✔ disk/m);
+  assert.match(text, /^✖ key .*mode 0644\n\s+→ fix: chmod 600 \/k$/m);
+  assert.match(text, /exit 2$/);
+});
+
+test('redact: secret-named keys and URL credentials; scrub: literal secrets and PEM keys', () => {
+  const found = new Set<string>();
+  const r = redact({ mqtt: { url: 'mqtt://u:p%40ss@h:1883', password: 'pw1', passwordFile: '/etc/x' }, drivers: { onvif: [{ cameras: [{ password: 'cam' }] }] } }, found) as Record<string, any>;
+  assert.equal(r.mqtt.password, REDACTED);
+  assert.equal(r.mqtt.passwordFile, '/etc/x');
+  assert.equal(r.mqtt.url, `mqtt://${REDACTED}@h:1883`);
+  assert.equal(r.drivers.onvif[0].cameras[0].password, REDACTED);
+  assert.deepEqual([...found].sort(), ['cam', 'p@ss', 'pw1']);
+  const s = scrub('a pw1 b\n-----BEGIN PRIVATE KEY-----\nMC4CAQ\n-----END PRIVATE KEY-----\n', found);
+  assert.ok(!s.includes('pw1') && !s.includes('MC4CAQ'));
+});
+
+test('init template renders a valid, commented config; optional settings only when given', async () => {
+  const plain = renderConfig({ site: 's-1', gateway: 'g-1', broker: 'mqtts://b:8883', stateDir: '/tmp/x' });
+  assert.match(plain, /^# gatewarden configuration/m);
+  assert.match(plain, /^ {2}# username:/m);
+  const l1 = await validateConfig(parseYaml(plain, 'p'), 'p');
+  assert.equal(l1.config.control.socket, undefined);
+  const full = renderConfig({ site: 's-1', gateway: 'g-1', broker: 'mqtts://b:8883', ca: '/etc/ca.pem', username: 'gw', passwordFile: '/etc/pw' });
+  const l2 = await validateConfig(parseYaml(full, 'f'), 'f');
+  assert.equal(l2.config.mqtt.tls?.ca, '/etc/ca.pem');
+  assert.equal(l2.config.mqtt.username, 'gw');
+  assert.equal(l2.config.mqtt.passwordFile, '/etc/pw');
+  assert.equal(l2.config.control.socket, '/run/gatewarden/control.sock', 'installed layout keeps the socket in /run');
+  assert.equal(l2.config.metrics.enabled, false);
+  assert.equal(enrolmentString('s', 'g', 'PK'), 'gatewarden:v1:s:g:PK');
+});
+
+test('metrics: text exposition with HELP/TYPE, escaped labels and process figures', () => {
+  const text = renderMetrics(
+    {
+      spool: { depth: 5, unsent: 2, oldestUnsentAgeMs: 1500, bytes: 10, quotaBytes: 100, droppedEvents: 1, sentTotal: 3 },
+      acceptedTotal: 5,
+      mqtt: { connected: true, reconnects: 4 },
+      devices: [{ driver: 'osdp', instance: 'bus"1', device: 'door\\1', online: false, errors: 7 }],
+      driverErrors: [],
+      clockSync: 'rtc',
+    },
+    { rss: 1000, cpuSeconds: 1.5, startTime: 1 },
+  );
+  assert.match(text, /^# TYPE gatewarden_spool_unsent gauge\ngatewarden_spool_unsent 2$/m);
+  assert.match(text, /^gatewarden_spool_oldest_unsent_age_seconds 1\.5$/m);
+  assert.match(text, /^gatewarden_mqtt_reconnects_total 4$/m);
+  assert.match(text, /^gatewarden_device_online\{driver="osdp",instance="bus\\"1",device="door\\\\1"\} 0$/m);
+  assert.match(text, /^gatewarden_clock_sync\{source="rtc"\} 1$/m);
+  assert.match(text, /^process_resident_memory_bytes 1000$/m);
+  assert.ok(text.endsWith('\n'));
+  assert.equal(errorCount({ frames: 9, crcErrors: 2, timeouts: 3, naks: 1 }), 6);
+});
+
+test('control protocol: request parsing and line splitting', () => {
+  assert.deepEqual(parseRequest('{"id":3,"method":"status"}'), { id: 3, method: 'status' });
+  assert.match((parseRequest('{"id":3,"method":"rm"}') as { error: string }).error, /unknown method/);
+  assert.match((parseRequest('nope') as { error: string }).error, /not JSON/);
+  const lb = new LineBuffer(10);
+  assert.deepEqual(lb.push('{"a"'), []);
+  assert.deepEqual(lb.push(':1}\n{"b":2}\n'), ['{"a":1}', '{"b":2}']);
+  lb.push('x'.repeat(11));
+  assert.equal(lb.overflow, true);
+});
