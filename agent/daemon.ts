@@ -122,6 +122,7 @@ export class Daemon {
 
     this.supervisor = new Supervisor({
       log,
+      stateDir: c.stateDir,
       clock: this.clock,
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });

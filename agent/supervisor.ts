@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   startTimeoutMs?: number;
   /** Bound on stop() per driver. */
   stopTimeoutMs?: number;
+  /** Handed to every driver as ctx.stateDir. */
+  stateDir: string;
 }
 
 interface Instance {
@@ -114,6 +116,7 @@ export class Supervisor {
         log,
         clock: this.o.clock,
         signal: inst.abort.signal,
+        stateDir: this.o.stateDir,
       });
       inst.driver = driver;
       await withTimeout(driver.start(), this.o.startTimeoutMs ?? 30_000, `${cfg.kind} "${cfg.id}" start`);

@@ -6,6 +6,8 @@ type Loader = () => Promise<DriverManifest<unknown>>;
 
 const registry: Record<string, Loader> = {
   modbus: async () => (await import('./modbus/index.js')).manifest as DriverManifest<unknown>,
+  osdp: async () => (await import('./osdp/index.js')).manifest as DriverManifest<unknown>,
+  wiegand: async () => (await import('./wiegand/index.js')).manifest as DriverManifest<unknown>,
   onvif: async () => (await import('./onvif/index.js')).manifest as DriverManifest<unknown>,
   synthetic: async () => (await import('./synthetic/index.js')).manifest as DriverManifest<unknown>,
 };

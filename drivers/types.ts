@@ -29,6 +29,12 @@ export interface DriverContext {
   clock: Clock;
   /** Aborted when the driver is being stopped. */
   signal: AbortSignal;
+  /**
+   * The daemon's state directory (keys, baselines, files). Drivers keep what must survive
+   * restarts under it (OSDP installed keys, ONVIF snapshots) unless their config names
+   * another path, so one `stateDir` setting moves all of a gateway's state.
+   */
+  stateDir: string;
 }
 
 export type DeviceState = 'online' | 'offline' | 'degraded' | 'unknown';

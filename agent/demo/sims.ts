@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { startModbusSim, simBusConfig } from '../../drivers/modbus/sim.js';
 import { startOnvifSim, onvifSimConfig } from '../../drivers/onvif/sim.js';
+import { startOsdpSim, osdpSimConfig } from '../../drivers/osdp/sim.js';
 import { freeLoopbackPort } from './ports.js';
 
 export interface DemoSims {
@@ -25,6 +26,10 @@ export async function startDemoSims(stateDir: string): Promise<DemoSims> {
   closers.push(() => camera.close());
   drivers.onvif = [onvifSimConfig(camera.port, { snapshotDir: join(stateDir, 'snapshots') })];
   names.push(`ONVIF camera "cam-lobby" (motion now and then, snapshot on alarm) on 127.0.0.1:${camera.port}`);
+  const reader = await startOsdpSim({ cardEveryMs: 12_000 });
+  closers.push(() => reader.close());
+  drivers.osdp = [osdpSimConfig(reader)];
+  names.push('OSDP card reader (in-process RS-485 line; a card now and then, tamper rarely)');
   return {
     drivers,
     names,

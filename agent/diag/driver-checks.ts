@@ -30,13 +30,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms)))]);
 }
 
-async function briefInstance(inst: DriverInstanceConfig, start: boolean, timeoutMs: number): Promise<DiagCheck[]> {
+async function briefInstance(inst: DriverInstanceConfig, start: boolean, timeoutMs: number, stateDir: string): Promise<DiagCheck[]> {
   const out: DiagCheck[] = [];
   const abort = new AbortController();
   let driver: Driver;
   try {
     const m = await loadManifest(inst.kind);
-    driver = m.create(inst.config, { emit: () => undefined, reportError: () => undefined, log: pino({ level: 'silent' }), clock: systemClock, signal: abort.signal });
+    driver = m.create(inst.config, { emit: () => undefined, reportError: () => undefined, log: pino({ level: 'silent' }), clock: systemClock, signal: abort.signal, stateDir });
   } catch (e) {
     return [problem('drivers', 'fail', `${inst.kind}: create`, (e as Error).message, `fix drivers.${inst.kind}[${inst.index}] in the config`, inst.id)];
   }
@@ -62,19 +62,19 @@ async function briefInstance(inst: DriverInstanceConfig, start: boolean, timeout
 }
 
 /** Device checks while the daemon runs: its answers, plus a local look at instances it could not start. */
-export async function driverChecksFromDaemon(d: DaemonDiag, instances: DriverInstanceConfig[], timeoutMs = 20_000): Promise<DiagCheck[]> {
+export async function driverChecksFromDaemon(d: DaemonDiag, instances: DriverInstanceConfig[], stateDir: string, timeoutMs = 20_000): Promise<DiagCheck[]> {
   const out: DiagCheck[] = d.checks.map((r) => toCheck(r, { id: r.instance, kind: r.kind }));
   for (const st of d.instances) {
     if (st.state === 'running') continue;
     const cfg = instances.find((i) => i.id === st.id);
-    if (cfg) out.push(...(await briefInstance(cfg, false, timeoutMs)));
+    if (cfg) out.push(...(await briefInstance(cfg, false, timeoutMs, stateDir)));
   }
   return out;
 }
 
 /** Device checks with no daemon: each instance is created, started, diagnosed and stopped. */
-export async function driverChecksStandalone(instances: DriverInstanceConfig[], timeoutMs = 20_000): Promise<DiagCheck[]> {
+export async function driverChecksStandalone(instances: DriverInstanceConfig[], stateDir: string, timeoutMs = 20_000): Promise<DiagCheck[]> {
   const out: DiagCheck[] = [];
-  for (const inst of instances) out.push(...(await briefInstance(inst, true, timeoutMs)));
+  for (const inst of instances) out.push(...(await briefInstance(inst, true, timeoutMs, stateDir)));
   return out;
 }

@@ -122,7 +122,7 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
   checks.push(...(await checkBroker({ config: c, password: password(c), timeoutMs: o.brokerTimeoutMs })));
 
   section('devices');
-  checks.push(...(daemonDiag ? await driverChecksFromDaemon(daemonDiag, loaded.drivers) : await driverChecksStandalone(loaded.drivers)));
+  checks.push(...(daemonDiag ? await driverChecksFromDaemon(daemonDiag, loaded.drivers, loaded.config.stateDir) : await driverChecksStandalone(loaded.drivers, loaded.config.stateDir)));
 
   // netwatch (agent/anomaly) reports through the daemon's status when it is built in.
   const nw = status?.netwatch;

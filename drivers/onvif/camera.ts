@@ -311,7 +311,7 @@ export class CameraSession {
     try {
       const s = await takeSnapshot({
         url: this.snapshotUri, username: this.cam.username, password: this.cam.password, maxBytes: this.cfg.snapshot.maxBytes,
-        timeoutMs: this.cfg.snapshot.timeoutMs, dir: join(this.cfg.snapshot.dir, this.cam.id), now: () => this.ctx.clock.now(), signal: this.abort.signal,
+        timeoutMs: this.cfg.snapshot.timeoutMs, dir: join(this.cfg.snapshot.dir ?? join(this.ctx.stateDir, 'snapshots'), this.cam.id), now: () => this.ctx.clock.now(), signal: this.abort.signal,
       });
       this.c.snapshots += 1;
       return s;

@@ -47,8 +47,8 @@ export const onvifConfigSchema = z
       .prefault({}),
     snapshot: z
       .strictObject({
-        /** Where JPEGs are written (`<dir>/<camera>/<time>-<sha8>.jpg`). */
-        dir: z.string().min(1).default('/var/lib/gatewarden/snapshots'),
+        /** Where JPEGs are written (`<dir>/<camera>/<time>-<sha8>.jpg`). Default: <stateDir>/snapshots. */
+        dir: z.string().min(1).optional(),
         maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(5 * 1024 * 1024),
         timeoutMs: z.number().int().min(100).max(60_000).default(5000),
       })

@@ -50,7 +50,7 @@ export const readerSchema = z
     pinPolicy: z.enum(['hash', 'length', 'none']).default('length'),
   })
   .refine((r) => !(r.secureRequired === true && !r.scbk && !r.install), {
-    message: 'secureRequired needs an scbk, a key in the key store, or install: true',
+    message: 'secureRequired needs an scbk or install: true',
     path: ['secureRequired'],
   });
 
@@ -77,7 +77,8 @@ export const osdpConfigSchema = z
     scBackoffMs: z.number().int().min(50).max(60_000).default(1000),
     scBackoffMaxMs: z.number().int().min(50).max(600_000).default(30_000),
     /** JSON file (0600) holding SCBKs set by install mode. */
-    keyStore: z.string().default('/var/lib/gatewarden/osdp-keys.json'),
+    /** Installed SCBKs (0600). Default: <stateDir>/osdp-keys.json. */
+    keyStore: z.string().optional(),
     /** Extra Wiegand formats for RAW card data (tried before the built-ins). */
     formats: z.array(customFormatSchema).default([]),
     readers: z.array(readerSchema).min(1),

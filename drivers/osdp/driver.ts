@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 // The OSDP control-panel driver (DESIGN §3): one instance = one bus (serial port) with its
 // readers. Layers: transport (BytePort) → phy (Deframer, frames) → cp (ReaderSession,
 // BusScheduler, Secure Channel policy) → this file (seam: start/stop/health/diagnose/command).
@@ -49,7 +50,7 @@ export class OsdpDriver implements Driver {
     const bus = new OsdpBus(port);
     this.bus = bus;
     const formats = this.cfg.formats.map((f, i) => defineWiegandFormat(f, `formats[${i}]`));
-    const keyStore = new KeyStore(this.cfg.keyStore);
+    const keyStore = new KeyStore(this.cfg.keyStore ?? join(this.ctx.stateDir, 'osdp-keys.json'));
     const emit = (o: Parameters<DriverContext['emit']>[0]): void => {
       if (!this.stopped) this.ctx.emit(o);
     };

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 // Modbus benchmark (not a test): requests per second and CPU time per request over RTU on a
 // socat pty and over TCP against pymodbus, beside the wire-time limit a real line imposes.
 // A pty has no baud rate: bytes move as fast as the kernel copies them, so pty figures show
@@ -48,7 +49,7 @@ async function rawLink(link: ModbusLink): Promise<{ rps: number; cpuUsPerReq: nu
 
 async function viaDriver(transport: object): Promise<{ rps: number; cpuUsPerReq: number }> {
   const abort = new AbortController();
-  const ctx: DriverContext = { emit: () => undefined, reportError: () => undefined, log: pino({ level: 'silent' }), clock: systemClock, signal: abort.signal };
+  const ctx: DriverContext = { emit: () => undefined, reportError: () => undefined, log: pino({ level: 'silent' }), clock: systemClock, signal: abort.signal, stateDir: tmpdir() };
   const points = Array.from({ length: REGS }, (_, i) => ({ name: `p${i}`, table: 'holding', address: i, type: 'uint16', reportIntervalMs: 1 }));
   // Many units at the shortest interval keep the line saturated, so requests/s is bus-bound.
   const units = Array.from({ length: UNITS }, (_, i) => ({ id: `u${i + 1}`, unitId: i + 1, pollIntervalMs: 10, points }));

@@ -1,3 +1,4 @@
+import { tempDir } from './chain.js';
 // A real DriverContext for driver tests: collects emitted observations (each checked
 // against the event contract), reported errors, a silent pino logger, the system clock
 // and an AbortController. Shared by driver integration tests.
@@ -14,7 +15,8 @@ export interface CollectingContext {
   of(type: string, device?: string): Observation[];
 }
 
-export function collectingContext(clock: Clock = systemClock): CollectingContext {
+/** A real DriverContext that records what the driver emits; state goes to a fresh temp dir. */
+export function collectingContext(clock: Clock = systemClock, stateDir: string = tempDir('gw-driver-')): CollectingContext {
   const events: Observation[] = [];
   const errors: Array<{ err: Error; device?: string }> = [];
   const abort = new AbortController();
@@ -29,6 +31,7 @@ export function collectingContext(clock: Clock = systemClock): CollectingContext
     log: pino({ level: 'silent' }),
     clock,
     signal: abort.signal,
+    stateDir,
   };
   return { ctx, events, errors, abort, of: (type, device) => events.filter((e) => e.type === type && (device === undefined || e.device === device)) };
 }

@@ -36,6 +36,7 @@ test('demo: verified events from the synthetic source and the simulated sensor; 
     await until(() => /✓ #\d+ .*sensor\.reading .*demo-heartbeat/.test(d.out()), 'a verified synthetic event');
     await until(() => /✓ #\d+ .*sensor\.reading .*env-sensor-1/.test(d.out()), 'a verified event from the simulated Modbus sensor');
     await until(() => /✓ #\d+ .*video\.camera\.online .*cam-lobby/.test(d.out()), 'the simulated ONVIF camera online');
+    await until(() => /✓ #\d+ .*access\.reader\.online .*reader-lobby/.test(d.out()), 'the simulated OSDP reader online');
     assert.doesNotMatch(d.out(), /BAD SIGNATURE/);
     assert.match(d.out(), new RegExp(`state directory ${state.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.ok(existsSync(join(state, 'spool.db')) && existsSync(join(state, 'keys', 'gateway-ed25519.pem')));

@@ -1,3 +1,4 @@
+import { tempDir } from '../helpers/chain.js';
 // Shared by the Modbus integration tests: the pymodbus peer process, a real DriverContext
 // that collects observations, and polling helpers (no fixed sleeps, no timing asserts).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -94,6 +95,7 @@ export function makeCtx(): TestCtx {
     },
     log: pino({ level: 'silent' }),
     clock: systemClock,
+    stateDir: tempDir('gw-modbus-'),
     signal: abort.signal,
   };
   return { ctx, events, times, abort, errors };

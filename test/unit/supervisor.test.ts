@@ -7,11 +7,12 @@ import { Supervisor } from '../../agent/supervisor.js';
 import type { Observation } from '../../agent/events/types.js';
 import { systemClock } from '../../drivers/types.js';
 import { waitFor } from '../helpers/mqtt-probe.js';
+import { tempDir } from '../helpers/chain.js';
 
 const log = pino({ level: 'silent' });
 
 function sup(emitted: Array<[string, Observation]>) {
-  return new Supervisor({ log, clock: systemClock, emit: (d, o) => void emitted.push([d, o]), backoff: { minMs: 20, maxMs: 80 }, startTimeoutMs: 2000 });
+  return new Supervisor({ log, clock: systemClock, emit: (d, o) => void emitted.push([d, o]), backoff: { minMs: 20, maxMs: 80 }, startTimeoutMs: 2000, stateDir: tempDir() });
 }
 
 test('a failing driver is retried with backoff while another runs; a config error is not retried', async () => {
