@@ -19,6 +19,8 @@ import { systemClock, type Clock } from '../drivers/types.js';
 import { DeviceStatePublisher } from './device-state.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
+import { Netwatch } from './anomaly/index.js';
+import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
 import type { SpoolStats } from './spool/types.js';
 import type { ClockSync } from './events/types.js';
@@ -46,6 +48,8 @@ export class Daemon {
   supervisor!: Supervisor;
   private devices!: DeviceStatePublisher;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private netwatch: Netwatch | null = null;
+  private correlator: { stop(): void } | null = null;
   private readonly started = new Date();
   private stopping: Promise<void> | null = null;
   private loaded: LoadedConfig;
@@ -107,6 +111,18 @@ export class Daemon {
       drivers: drivers.map((d) => `${d.kind}:${d.id}`),
     });
     this.pipeline.startTimers();
+    if (c.correlate.enabled) {
+      const corr = createCorrelator({
+        rules: rulesFromConfig(c.correlate),
+        assets: c.correlate.assets,
+        log: log.child({ part: 'correlate' }),
+        clock: this.clock,
+        stateDir: c.stateDir,
+        emit: (o) => this.pipeline.ingest('correlate', o),
+      });
+      this.pipeline.addListener(corr.listener);
+      this.correlator = corr;
+    }
 
     this.forwarder = new Forwarder({
       mqtt: c.mqtt,
@@ -130,6 +146,15 @@ export class Daemon {
     attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.chain.head }) });
     await this.supervisor.startAll(drivers);
     this.devices.start();
+    if (c.netwatch.enabled) {
+      this.netwatch = new Netwatch({ config: c.netwatch, stateDir: c.stateDir, emit: (o) => this.pipeline.ingest('netwatch', o), log: log.child({ part: 'netwatch' }), clock: this.clock });
+      try {
+        await this.netwatch.start();
+      } catch (err) {
+        log.error({ err }, 'netwatch failed to start; LAN anomaly checks are off');
+        this.netwatch = null;
+      }
+    }
     this.endpoints = await startFieldEndpoints({ daemon: this, config: c, source: this.loaded.source, log });
 
     const pruneEvery = 10 * 60_000;
@@ -185,7 +210,15 @@ export class Daemon {
   }
 
   status(): Record<string, unknown> {
-    return { ...this.healthSnapshot(), forwarder: this.forwarder.status(), devices: this.supervisor.health() };
+    const nw = this.netwatch;
+    return {
+      ...this.healthSnapshot(),
+      forwarder: this.forwarder.status(),
+      devices: [...this.supervisor.health(), ...(nw ? nw.health().map((h) => ({ ...h, instance: 'netwatch', kind: 'netwatch' })) : [])],
+      ...(nw
+        ? { netwatch: { baselineLearned: !nw.learning, detail: nw.learning ? `learning for ${this.loaded.config.netwatch.learningSeconds} s after first start` : 'baseline complete' } }
+        : {}),
+    };
   }
 
   /** SIGHUP: re-read the config; apply what can change at run time (log level, drivers). */
@@ -222,7 +255,9 @@ export class Daemon {
     clearInterval(this.pruneTimer);
     await this.endpoints?.stop();
     this.devices?.stop();
+    await this.netwatch?.stop();
     await this.supervisor?.stopAll();
+    this.correlator?.stop();
     if (this.pipeline) {
       this.pipeline.system('system.agent.stop', 'notice', { reason, uptimeS: Math.round((Date.now() - this.started.getTime()) / 1000) });
       this.pipeline.checkpoint('shutdown');

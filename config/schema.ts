@@ -3,6 +3,8 @@
 // Driver instance schemas live in each driver's manifest and are checked by the loader
 // against `drivers.<kind>[i]`, so errors still name the full path.
 import { z } from 'zod';
+import { netwatchConfigSchema } from '../agent/anomaly/config.js';
+import { correlateConfigSchema } from '../agent/correlate/config.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Site, gateway and device ids end up in MQTT topics: no '/', '+', '#' or spaces. */
@@ -136,6 +138,10 @@ export const configSchema = z.strictObject({
   commands: commandsSchema.prefault({}),
   control: controlSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  /** LAN anomaly checks on the gateway's own interfaces (agent/anomaly; docs/netwatch.md). */
+  netwatch: netwatchConfigSchema.prefault({}),
+  /** Rules joining physical and network events into incidents (agent/correlate). */
+  correlate: correlateConfigSchema.prefault({}),
   demo: demoSchema.prefault({}),
   /** `drivers.<kind>` is a list of instances; each is checked against that driver's own schema. */
   drivers: z.record(z.string(), z.array(z.unknown())).default({}),

@@ -30,7 +30,11 @@ export class NeighMonitor {
     const [cmd, ...args] = this.o.command ?? ['ip', '-ts', 'monitor', 'neigh'];
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child = child;
-    child.on('error', (e) => this.o.onError(e));
+    child.on('error', (e) => {
+      // Spawn failure (no `ip` binary): permanent; netwatch keeps polling /proc/net/arp.
+      if (this.child === child && child.pid === undefined) this.child = undefined;
+      this.o.onError(e);
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       this.failures = 0;
       this.lines += 1;
@@ -52,7 +56,7 @@ export class NeighMonitor {
     this.stopped = true;
     clearTimeout(this.restartTimer);
     const c = this.child;
-    if (!c) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGTERM');

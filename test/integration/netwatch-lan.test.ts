@@ -11,6 +11,13 @@ import { canUseNetns, createLan, jsonLines, type Lan } from '../helpers/netns.js
 import { tempDir } from '../helpers/chain.js';
 import { waitUntil } from '../helpers/driver-context.js';
 import type { ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
+import type { SealedEvent } from '../../agent/chain/chain.js';
+import { correlateConfigSchema } from '../../agent/correlate/config.js';
+import { createCorrelator, rulesFromConfig } from '../../agent/correlate/engine.js';
+import { Pipeline } from '../../agent/pipeline.js';
+import { systemClock } from '../../drivers/types.js';
+import { testChain } from '../helpers/chain.js';
 
 const skip = canUseNetns();
 const TSX = ['--import', 'tsx'];
@@ -64,9 +71,22 @@ test('netwatch in a namespace LAN: learning, new device, listener, spike, MAC ch
     scan: { outRstsPerInterval: 50, distinctTargets: 50, cooldownSeconds: 60 },
     neighbours: { goneAfterSeconds: 0 },
   };
+  // The agent side: a real Pipeline + correlator; netwatch observations go in through
+  // ingest() exactly as the lead's wiring will do, the door event through the driver seam.
+  const chain = testChain();
+  const sunk: SealedEvent[] = [];
+  const pipe = new Pipeline({ chain, sink: { enqueue: (e) => sunk.push(e) }, log: pino({ level: 'silent' }), gw: 'gw-t', checkpoint: { everyEvents: 1000, everySeconds: 3600 } });
+  pipe.sinkSealed(chain.newEpoch('fresh', null));
+  const corr = createCorrelator({ rules: rulesFromConfig(correlateConfigSchema.parse({})), log: pino({ level: 'silent' }), clock: systemClock });
+  pipe.addListener(corr.listener);
+  t.after(() => corr.stop());
+
   child = l.spawn('gw', process.execPath, [...TSX, CHILD, JSON.stringify(config), stateDir]);
   jsonLines(child, (v) => {
-    if (v.obs) obs.push(v.obs as Observation);
+    if (v.obs) {
+      obs.push(v.obs as Observation);
+      pipe.ingest('netwatch', v.obs as Observation);
+    }
     if (typeof v.polls === 'number') {
       polls = v.polls;
       learning = v.learning === true;
@@ -83,7 +103,9 @@ test('netwatch in a namespace LAN: learning, new device, listener, spike, MAC ch
     assert.ok(CAM_MAC in base.neighbours.macs, 'camera learned into the persisted baseline');
   });
 
+  let door: SealedEvent | undefined;
   await t.test('a new host appears and sends → exactly one network.device.new', async () => {
+    door = pipe.ingest('osdp', { type: 'access.door.forced', severity: 'alarm', device: 'door-1', data: { reader: 0 } });
     l.addHost('intr', INTR_MAC, `${INTR}/24`);
     tool('intr', 'udp', GW, '9999', '3', '100');
     await waitUntil(() => of('network.device.new').length > 0, 'network.device.new', 20_000);
@@ -93,6 +115,15 @@ test('netwatch in a namespace LAN: learning, new device, listener, spike, MAC ch
     assert.equal(nd[0].device, INTR_MAC);
     assert.equal(nd[0].data.ip, INTR);
     assert.equal(nd[0].data.interface, 'br0');
+  });
+
+  await t.test('door forced + that new device → one incident.intrusion.rogue_device referencing both', () => {
+    const incidents = sunk.filter((e) => e.body.type === 'incident.intrusion.rogue_device');
+    assert.equal(incidents.length, 1);
+    const nd = sunk.find((e) => e.body.type === 'network.device.new')!;
+    const refs = incidents[0].body.data.events as Array<{ seq: number; epoch: string }>;
+    assert.deepEqual(refs.map((r) => r.seq), [door!.body.seq, nd.body.seq]);
+    assert.equal(refs[0].epoch, door!.body.epoch);
   });
 
   await t.test('a new listener on the gateway → network.listener.new (with process)', async () => {
@@ -137,15 +168,14 @@ test('netwatch in a namespace LAN: learning, new device, listener, spike, MAC ch
       assert.equal(sc.data.method, 'snmp');
       assert.ok((sc.data.tcpOutRsts as number) >= 50, JSON.stringify(sc.data));
     }
-    t.diagnostic(`scan detected via ${String(sc.data.method)} (conntrack ${existsSync('/proc/net/nf_conntrack') ? 'present' : 'absent'})`);
+    t.diagnostic(`scan detected via ${String(sc.data.method)} (/proc/net/nf_conntrack ${existsSync('/proc/net/nf_conntrack') ? 'exists but tracks nothing without a ruleset' : 'absent'})`);
   });
 
-  await t.test('no device.new for already-known stations throughout', () => {
+  await t.test('no device.new for already-known stations throughout; still one rogue_device incident', () => {
     assert.equal(of('network.device.new').length, 1);
+    assert.equal(sunk.filter((e) => e.body.type === 'incident.intrusion.rogue_device').length, 1);
   });
 
   child.kill('SIGTERM');
   await new Promise((r) => child!.once('exit', r));
 });
-
-export { obs as recordedObservations };

@@ -21,7 +21,7 @@ function fakeClock(start = T0): Clock & { set(ms: number): void } {
   return { now: () => now, mono: () => now - start, set: (ms) => (now = ms) };
 }
 
-function setup(cfg: CorrelateConfigInput = {}, extra: { stateDir?: string; isHistorical?: (e: SealedEvent) => boolean; clock?: Clock } = {}) {
+function setup(cfg: CorrelateConfigInput = {}, extra: { stateDir?: string; isHistorical?: (e: SealedEvent) => boolean; clock?: ReturnType<typeof fakeClock> } = {}) {
   const chain = testChain();
   chain.newEpoch('fresh', null);
   const clock = extra.clock ?? fakeClock();
