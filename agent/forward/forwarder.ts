@@ -78,6 +78,7 @@ export class Forwarder {
   private bufIdx = 0;
   private readonly inflightRows = new Set<number>();
   private pumping = false;
+  private pumpQueued = false;
   private histUpTo = 0;
   /** Lowest rowid refused in this round; publishing pauses until the window drains. */
   private failedMin = Infinity;
@@ -331,6 +332,11 @@ export class Forwarder {
     const client = this.client;
     if (!client) return;
     this.pumping = true;
+    // mqtt-packet writes every PUBLISH as 6–10 separate stream.write calls (header, length,
+    // topic, id, properties, payload). Corked for the pump round, a round leaves as one
+    // writev instead of one per publish (profiled: writev was a third of the drain's CPU).
+    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    stream?.cork?.();
     try {
       const gen = this.gen;
       const now = this.clock.now();
@@ -358,6 +364,7 @@ export class Forwarder {
       this.o.log.error({ err: (err as Error).message }, 'reading the spool failed; retrying on the next notify');
     } finally {
       this.pumping = false;
+      stream?.uncork?.();
     }
   }
 
@@ -382,10 +389,18 @@ export class Forwarder {
     if (this.inflightRows.size === 0 && this.drained) this.drained();
     if (this.failedMin !== Infinity) {
       if (this.inflightRows.size === 0) this.scheduleRetry();
-    } else {
-      this.pump();
+    } else if (!this.pumpQueued) {
+      // PUBACKs arrive in bursts (many per socket read): refill the window once per burst
+      // so that one corked pump round carries many publishes.
+      this.pumpQueued = true;
+      setImmediate(this.queuedPump);
     }
   }
+
+  private readonly queuedPump = (): void => {
+    this.pumpQueued = false;
+    this.pump();
+  };
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.stopping) return;
