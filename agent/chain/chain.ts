@@ -106,8 +106,10 @@ export class Chain {
       data: input.data,
     };
     const canonical = jcs(body);
-    const sig = sign(null, Buffer.from(canonical), this.o.keys.privateKey).toString('base64url');
-    const hash = hashJcs(canonical);
+    // One UTF-8 encoding serves both: the signature and the hash cover the same bytes.
+    const bytes = Buffer.from(canonical);
+    const sig = sign(null, bytes, this.o.keys.privateKey).toString('base64url');
+    const hash = hashJcs(bytes);
     this.h = { epoch: body.epoch, seq: body.seq, hash };
     // Field order in the payload is irrelevant to verification (verifiers re-canonicalize).
     return { body, sig, payload: `{"body":${canonical},"sig":"${sig}"}`, hash, family: familyOf(body.type) };

@@ -164,6 +164,7 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   console.log(`gatewarden bench — ${new Date().toISOString()} — ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${mb(os.totalmem())} RAM, node ${process.version}, ${os.arch()}`);
+  console.log(`         node flags: ${process.execArgv.join(' ') || '(none)'} (the systemd unit runs with --max-old-space-size=128)`);
   // Warm-up so JIT and page cache affect both sides alike.
   rawSignInsert(2000);
   await agentIngest(2000);
