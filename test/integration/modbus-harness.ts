@@ -1,6 +1,7 @@
 import { tempDir } from '../helpers/chain.js';
 // Shared by the Modbus integration tests: the pymodbus peer process, a real DriverContext
-// that collects observations, and polling helpers (no fixed sleeps, no timing asserts).
+// that collects observations (data checked against docs/events.schema.json, see
+// ../helpers/event-schema.ts), and polling helpers (no fixed sleeps, no timing asserts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { pino } from 'pino';
 import type { Observation } from '../../agent/events/types.js';
 import { checkObservation } from '../../agent/events/types.js';
 import { systemClock, type DriverContext } from '../../drivers/types.js';
+import { recordSchemaCheck } from '../helpers/event-schema.js';
 import { modbusConfigSchema, type ModbusConfig } from '../../drivers/modbus/config.js';
 
 const PEER = fileURLToPath(new URL('../peers/modbus_slave.py', import.meta.url));
@@ -77,16 +79,20 @@ export interface TestCtx {
   times: number[];
   abort: AbortController;
   errors: Error[];
+  /** Emitted observations whose data breaks docs/events.schema.json (they also fail the running test). */
+  schemaErrors: string[];
 }
 
 export function makeCtx(): TestCtx {
   const events: Observation[] = [];
   const times: number[] = [];
   const errors: Error[] = [];
+  const schemaErrors: string[] = [];
   const abort = new AbortController();
   const ctx: DriverContext = {
     emit(o) {
       checkObservation(o);
+      recordSchemaCheck(o, schemaErrors);
       events.push(o);
       times.push(performance.now());
     },
@@ -98,7 +104,7 @@ export function makeCtx(): TestCtx {
     stateDir: tempDir('gw-modbus-'),
     signal: abort.signal,
   };
-  return { ctx, events, times, abort, errors };
+  return { ctx, events, times, abort, errors, schemaErrors };
 }
 
 export function parseConfig(raw: unknown): ModbusConfig {
