@@ -5,15 +5,15 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
-import { Chain, type ChainHead } from './chain/chain.js';
+import type { Chain, ChainHead } from './chain/chain.js';
 import { loadOrCreateKeys, type GatewayKeys } from './chain/keys.js';
 import { createClockSyncProbe } from './clock-sync.js';
-import { Pipeline } from './pipeline.js';
-import type { JsonObject } from './events/types.js';
+import type { Pipeline } from './pipeline.js';
+import type { ClockSync, JsonObject } from './events/types.js';
 import { Supervisor } from './supervisor.js';
 import { openSqliteSpool } from './spool/sqlite-spool.js';
-import { SpoolWriter } from './spool/writer.js';
-import type { Spool, SpoolOpenInfo } from './spool/types.js';
+import { createEventPath, type EventPath } from './event-path.js';
+import type { Spool, SpoolOpenInfo, SpoolStats } from './spool/types.js';
 import { Forwarder } from './forward/forwarder.js';
 import { systemClock, type Clock } from '../drivers/types.js';
 import { DeviceStatePublisher } from './device-state.js';
@@ -22,8 +22,6 @@ import { attachCommands } from './commands/index.js';
 import { Netwatch } from './anomaly/index.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
-import type { SpoolStats } from './spool/types.js';
-import type { ClockSync } from './events/types.js';
 
 
 export interface DaemonOptions {
@@ -41,7 +39,7 @@ export function spoolPathOf(loaded: LoadedConfig): string {
 export class Daemon {
   private keys!: GatewayKeys;
   private spool!: Spool;
-  private writer!: SpoolWriter;
+  private path!: EventPath;
   private chain!: Chain;
   pipeline!: Pipeline;
   forwarder!: Forwarder;
@@ -84,17 +82,22 @@ export class Daemon {
     if (opened.info.movedAside) log.error({ movedAside: opened.info.movedAside }, 'spool failed its integrity check; moved aside, starting a new epoch');
     const head = this.spool.head();
 
-    this.chain = new Chain({ site: c.site, gw: c.gateway, keys: this.keys, head, clock: this.clock, clockSync: this.clockSync });
-    this.writer = new SpoolWriter({
+    this.path = createEventPath({
+      site: c.site,
+      gw: c.gateway,
+      keys: this.keys,
+      head,
+      clock: this.clock,
+      clockSync: this.clockSync,
       spool: this.spool,
-      maxEvents: c.spool.batchMaxEvents,
-      maxDelayMs: c.spool.batchMaxDelayMs,
-      log: log.child({ part: 'spool' }),
+      batch: { maxEvents: c.spool.batchMaxEvents, maxDelayMs: c.spool.batchMaxDelayMs },
+      checkpoint: c.chain.checkpoint,
+      signingWorker: c.chain.signingWorker,
+      log,
       onCommitted: () => this.forwarder?.notify(),
-      onDropped: (ranges) => this.pipeline.onDropped(ranges),
-      onError: (err) => log.error({ err }, 'spool write failed; batch kept in memory and retried'),
     });
-    this.pipeline = new Pipeline({ chain: this.chain, sink: this.writer, log: log.child({ part: 'pipeline' }), gw: c.gateway, checkpoint: c.chain.checkpoint });
+    this.chain = this.path.chain;
+    this.pipeline = this.path.pipeline;
 
     const storedKid = this.spool.getMeta('kid');
     const reason = this.epochReason(opened.info, head, storedKid);
@@ -263,12 +266,7 @@ export class Daemon {
       this.pipeline.checkpoint('shutdown');
       this.pipeline.close();
     }
-    await this.writer?.flush();
-    // The final flush may itself have evicted rows under quota: announce them too.
-    for (let i = 0; i < 3 && this.pipeline?.hasPendingDrops; i++) {
-      this.pipeline.announceDrops();
-      await this.writer.flush();
-    }
+    await this.path?.close();
     await this.forwarder?.stop(Math.max(500, deadline - Date.now()));
     this.spool?.close();
     log.info({ head: this.chain?.head }, 'stopped');

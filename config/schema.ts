@@ -83,6 +83,8 @@ export const spoolSchema = z.strictObject({
 });
 
 export const chainSchema = z.strictObject({
+  /** Sign events in a worker thread (signing is half of the pipeline's CPU); false = inline. */
+  signingWorker: z.boolean().default(true),
   checkpoint: z
     .strictObject({
       everyEvents: z.number().int().min(10).default(1000),

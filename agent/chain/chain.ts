@@ -30,11 +30,22 @@ export interface ChainHead {
 /** A sealed event with everything the spool stores beside the published payload. */
 export interface SealedEvent {
   body: EventBody;
+  /** '' while a deferred signature is pending (see ChainOptions.deferSignatures). */
   sig: string;
-  /** The exact bytes published on MQTT: `{"body":…,"sig":…}`. */
+  /** The exact bytes published on MQTT: `{"body":…,"sig":…}`; '' while unsigned. */
   payload: string;
   hash: string;
   family: Family;
+  /** JCS bytes of the body, kept only while the signature is pending. */
+  unsigned?: { canonical: string; bytes: Buffer };
+}
+
+/** Completes a deferred event once its signature is known. */
+export function completeSignature(e: SealedEvent, sig: string): void {
+  if (!e.unsigned) return;
+  e.sig = sig;
+  e.payload = `{"body":${e.unsigned.canonical},"sig":"${sig}"}`;
+  e.unsigned = undefined;
 }
 
 export interface ChainOptions {
@@ -46,6 +57,12 @@ export interface ChainOptions {
   clock: Clock;
   bootId?: string;
   clockSync?: () => ClockSync;
+  /**
+   * Leave signing to a later stage (agent/signing-stage.ts signs in a worker thread).
+   * The chain links hashes of bodies, not signatures, so signatures can be computed in
+   * parallel while seq/prev/hash stay strictly sequential here.
+   */
+  deferSignatures?: boolean;
 }
 
 export function newEpochId(): string {
@@ -108,11 +125,13 @@ export class Chain {
     const canonical = jcs(body);
     // One UTF-8 encoding serves both: the signature and the hash cover the same bytes.
     const bytes = Buffer.from(canonical);
-    const sig = sign(null, bytes, this.o.keys.privateKey).toString('base64url');
     const hash = hashJcs(bytes);
     this.h = { epoch: body.epoch, seq: body.seq, hash };
+    const family = familyOf(body.type);
+    if (this.o.deferSignatures) return { body, sig: '', payload: '', hash, family, unsigned: { canonical, bytes } };
+    const sig = sign(null, bytes, this.o.keys.privateKey).toString('base64url');
     // Field order in the payload is irrelevant to verification (verifiers re-canonicalize).
-    return { body, sig, payload: `{"body":${canonical},"sig":"${sig}"}`, hash, family: familyOf(body.type) };
+    return { body, sig, payload: `{"body":${canonical},"sig":"${sig}"}`, hash, family };
   }
 
   /**

@@ -1,6 +1,7 @@
-// The three shipped rules of issue 6. Type names follow the drivers: OSDP door forced/held
-// and reader tamper, the Modbus door contact alarm, ONVIF tamper/video loss, and both
-// denial forms (`access.card.denied`, or `access.card.read` with data.granted = false).
+// The three shipped rules of issue 6. Type names are the ones the drivers emit (checked
+// against docs/events.schema.json): OSDP door forced/held and reader tamper, the Modbus
+// door contact alarm, ONVIF tamper and video loss, netwatch verdicts. Denials
+// (`access.card.denied`, `access.keypad.denied`) are emitted by no driver yet.
 import { ruleSchema, type Rule, type RuleInput } from './config.js';
 
 const NET_KEYS: RuleInput['steps'][number]['keys'] = ['data.ip', 'data.mac', 'data.oldMac', 'data.newMac', 'data.interface', 'data.source'];
@@ -19,7 +20,6 @@ export const DEFAULT_RULE_INPUTS: RuleInput[] = [
         match: [
           { type: 'access.door.forced' },
           { type: 'access.door.held' },
-          { type: 'access.door.held_open' },
           { type: 'access.reader.tamper' },
           { type: 'sensor.contact.alarm' },
         ],
@@ -35,7 +35,7 @@ export const DEFAULT_RULE_INPUTS: RuleInput[] = [
     closeAfterSeconds: 1800,
     join: 'asset',
     steps: [
-      { name: 'video', match: [{ type: 'video.tamper' }, { type: 'video.tamper.*' }, { type: 'video.signal.lost' }, { type: 'video.loss' }] },
+      { name: 'video', match: [{ type: 'video.tamper.detected' }, { type: 'video.signal.lost' }] },
       { name: 'network', match: [{ type: 'network.traffic.spike' }, { type: 'network.mac.changed' }], keys: NET_KEYS },
     ],
   },
@@ -49,7 +49,10 @@ export const DEFAULT_RULE_INPUTS: RuleInput[] = [
     steps: [
       {
         name: 'denials',
-        match: [{ type: 'access.card.denied' }, { type: 'access.card.read', where: { 'data.granted': false } }, { type: 'access.keypad.denied' }],
+        // No driver decides grants today (gatewarden reads cards; the decision is the
+        // platform's), so these types come from elsewhere until one does: the rule ships
+        // ready for them and is inert meanwhile.
+        match: [{ type: 'access.card.denied' }, { type: 'access.keypad.denied' }],
         minCount: 3,
         sameValue: 'src.device',
       },

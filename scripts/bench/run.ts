@@ -12,13 +12,14 @@ import os from 'node:os';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { Pipeline } from '../../agent/pipeline.js';
+import { createEventPath } from '../../agent/event-path.js';
+import { configSchema } from '../../config/schema.js';
+import { systemClock } from '../../drivers/types.js';
 import { openSqliteSpool } from '../../agent/spool/sqlite-spool.js';
-import { SpoolWriter } from '../../agent/spool/writer.js';
 import { Forwarder } from '../../agent/forward/forwarder.js';
 import { mqttSchema } from '../../config/schema.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
-import { tempDir, testChain, testKeys } from '../../test/helpers/chain.js';
+import { tempDir, testKeys } from '../../test/helpers/chain.js';
 
 const N_INGEST = Number(process.env.BENCH_INGEST ?? 20_000);
 const N_DRAIN = Number(process.env.BENCH_DRAIN ?? 100_000);
@@ -67,22 +68,41 @@ function rawSignInsert(n: number): number {
   return rate;
 }
 
-async function agentIngest(n: number): Promise<{ rate: number; bytesPerEvent: number }> {
-  const dir = tempDir('gw-bench-ingest-');
+/** The daemon's own event path (agent/event-path.ts): chain, signing worker, group commit. */
+function eventPath(dir: string, site = 'site-bench', gw = 'gw-bench') {
   const { spool } = openSqliteSpool({ path: join(dir, 'spool.db'), quotaBytes: 1024 ** 3, retentionHours: 24 });
-  const chain = testChain({ keys: testKeys(dir) });
-  const defaults = { maxEvents: 500, maxDelayMs: 5 };
-  const writer = new SpoolWriter({ spool, ...defaults });
-  const pipeline = new Pipeline({ chain, sink: writer, log: silent, gw: 'gw-bench', checkpoint: { everyEvents: 1000, everySeconds: 3600 } });
-  pipeline.sinkSealed(chain.newEpoch('fresh', null));
-  await writer.flush();
+  const defaults = configSchema.parse({ site, gateway: gw });
+  const path = createEventPath({
+    site,
+    gw,
+    keys: testKeys(dir),
+    head: null,
+    clock: systemClock,
+    spool,
+    batch: { maxEvents: defaults.spool.batchMaxEvents, maxDelayMs: defaults.spool.batchMaxDelayMs },
+    checkpoint: defaults.chain.checkpoint,
+    signingWorker: defaults.chain.signingWorker,
+    log: silent,
+  });
+  path.pipeline.sinkSealed(path.chain.newEpoch('fresh', null));
+  return { spool, ...path };
+}
+
+async function agentIngest(n: number): Promise<{ rate: number; bytesPerEvent: number }> {
+  const p = eventPath(tempDir('gw-bench-ingest-'));
+  await p.flush();
   const w0 = writeBytes();
   const t0 = performance.now();
-  for (let i = 1; i <= n; i++) pipeline.ingest('synthetic', { type: 'sensor.reading', severity: 'info', device: 'bench-1', data: sampleData(i) });
-  await writer.flush();
+  for (let i = 1; i <= n; i++) {
+    p.pipeline.ingest('synthetic', { type: 'sensor.reading', severity: 'info', device: 'bench-1', data: sampleData(i) });
+    // Let the signing worker's answers in now and then, as the daemon's event loop does.
+    if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await p.flush();
   const rate = n / ((performance.now() - t0) / 1000);
   const bytesPerEvent = (writeBytes() - w0) / n;
-  spool.close();
+  await p.close();
+  p.spool.close();
   return { rate, bytesPerEvent };
 }
 
@@ -116,18 +136,15 @@ async function rawPublish(url: string, n: number, payload: string, window: numbe
 }
 
 async function agentDrain(url: string, n: number, protocolVersion: 4 | 5 = 5): Promise<{ rate: number; rssIdle: number; rssPeak: number; heapIdle: number; heapPeak: number; samplePayload: string }> {
-  const dir = tempDir('gw-bench-drain-');
-  const { spool } = openSqliteSpool({ path: join(dir, 'spool.db'), quotaBytes: 1024 ** 3, retentionHours: 24 });
-  const chain = testChain({ keys: testKeys(dir), site: 'bench', gw: 'gw-bench' });
-  const writer = new SpoolWriter({ spool, maxEvents: 500, maxDelayMs: 5 });
-  const pipeline = new Pipeline({ chain, sink: writer, log: silent, gw: 'gw-bench', checkpoint: { everyEvents: 1000, everySeconds: 3600 } });
-  pipeline.sinkSealed(chain.newEpoch('fresh', null));
+  const p = eventPath(tempDir('gw-bench-drain-'), 'bench', 'gw-bench');
+  const { spool, chain } = p;
   let samplePayload = '';
   for (let i = 1; i < n; i++) {
-    const e = pipeline.ingest('synthetic', { type: 'sensor.reading', severity: 'info', device: 'bench-1', data: sampleData(i) });
-    if (i === 1) samplePayload = e.payload;
+    p.pipeline.ingest('synthetic', { type: 'sensor.reading', severity: 'info', device: 'bench-1', data: sampleData(i) });
+    if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
   }
-  await writer.flush();
+  await p.flush();
+  samplePayload = spool.readUnsent(0, 2)[1].payload;
   if (global.gc) global.gc();
   await new Promise((r) => setTimeout(r, 200));
   const rssIdle = process.memoryUsage().rss;
@@ -156,6 +173,7 @@ async function agentDrain(url: string, n: number, protocolVersion: 4 | 5 = 5): P
   const rate = total / ((performance.now() - t0) / 1000);
   clearInterval(sampler);
   await fwd.stop(5000);
+  await p.close();
   spool.close();
   return { rate, rssIdle, rssPeak, heapIdle, heapPeak, samplePayload };
 }

@@ -95,9 +95,9 @@ test('brute_force: three denials at one reader + a scan on the same segment', ()
   const scanOther = seal(chain, 'network.scan.suspected', 'eth2', { interface: 'eth2', source: null }, 0, 'netwatch');
   const d = [
     seal(chain, 'access.card.denied', 'rdr-1', {}, 1),
-    seal(chain, 'access.card.read', 'rdr-2', { granted: false }, 2),
-    seal(chain, 'access.card.read', 'rdr-1', { granted: true }, 3),
-    seal(chain, 'access.card.read', 'rdr-1', { granted: false }, 4),
+    seal(chain, 'access.card.denied', 'rdr-2', {}, 2),
+    seal(chain, 'access.card.read', 'rdr-1', {}, 3), // a read is not a denial
+    seal(chain, 'access.card.denied', 'rdr-1', {}, 4),
   ];
   assert.deepEqual(feed(c, scanOther, ...d), [], 'scan on another segment, only two denials at rdr-1');
   const scan = seal(chain, 'network.scan.suspected', 'eth1', { interface: 'eth1', source: '10.0.0.66' }, 20, 'netwatch');

@@ -1,0 +1,153 @@
+// Signs sealed events in a worker thread and hands them on in seq order (DESIGN §1 sits
+// this between the chain and the spool). Ed25519 signing is about half of the pipeline's
+// CPU; the chain links hashes of bodies, not signatures, so signing can run beside the
+// main thread while seq, prev and hash stay strictly sequential in agent/chain.
+// Contract: events leave in exactly the order they entered; an event is not accepted
+// until the spool committed it, so events still here at a crash were never accepted.
+import { sign, type KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { completeSignature, type SealedEvent } from './chain/chain.js';
+import type { EventSink } from './pipeline.js';
+
+// Plain JS (eval worker): no TypeScript loader needed inside the thread.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createPrivateKey, sign } = require('node:crypto');
+const key = createPrivateKey(workerData.pem);
+parentPort.on('message', (m) => {
+  const sigs = new Array(m.items.length);
+  for (let i = 0; i < m.items.length; i++) sigs[i] = sign(null, m.items[i], key).toString('base64url');
+  parentPort.postMessage({ id: m.id, sigs });
+});
+`;
+
+/** Events per message to the worker: large enough to amortise the hop, small for latency. */
+const BATCH = 256;
+/** Batches in flight: one being signed, one queued, so the worker never idles. */
+const IN_FLIGHT = 2;
+
+export interface SigningStageOptions {
+  privateKey: KeyObject;
+  next: EventSink;
+  log: Logger;
+}
+
+export class SigningStage implements EventSink {
+  private worker: Worker | null;
+  /** Events not yet handed on, in order; a prefix may be signed already. */
+  private readonly queue: SealedEvent[] = [];
+  /** Unsigned events not yet sent to the worker (a suffix of queue). */
+  private pending: SealedEvent[] = [];
+  private readonly inflight = new Map<number, SealedEvent[]>();
+  private nextId = 1;
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  readonly counters = { signedInWorker: 0, signedInline: 0 };
+
+  constructor(private readonly o: SigningStageOptions) {
+    this.worker = this.startWorker();
+  }
+
+  private startWorker(): Worker | null {
+    try {
+      const pem = this.o.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { pem } });
+      w.on('message', (m: { id: number; sigs: string[] }) => this.onSigned(m.id, m.sigs));
+      w.on('error', (err) => this.fallback(err));
+      w.on('exit', (code) => {
+        // close() detaches the worker before terminating it; any other exit is a failure.
+        if (this.worker === w) this.fallback(new Error(`signing worker exited (code ${code})`));
+      });
+      w.unref();
+      return w;
+    } catch (err) {
+      this.o.log.warn({ err }, 'no signing worker; signing inline');
+      return null;
+    }
+  }
+
+  /** The worker died: sign what it held inline, in order, and carry on without it. */
+  private fallback(err: Error): void {
+    this.o.log.error({ err }, 'signing worker failed; signing inline from now on');
+    this.worker = null;
+    for (const batch of this.inflight.values()) for (const e of batch) this.signInline(e);
+    this.inflight.clear();
+    for (const e of this.pending) this.signInline(e);
+    this.pending = [];
+    this.drain();
+  }
+
+  private signInline(e: SealedEvent): void {
+    if (!e.unsigned) return;
+    completeSignature(e, sign(null, e.unsigned.bytes, this.o.privateKey).toString('base64url'));
+    this.counters.signedInline += 1;
+  }
+
+  enqueue(e: SealedEvent): void {
+    this.queue.push(e);
+    if (!e.unsigned) {
+      this.drain();
+      return;
+    }
+    if (!this.worker) {
+      this.signInline(e);
+      this.drain();
+      return;
+    }
+    this.pending.push(e);
+    if (this.pending.length >= BATCH && this.inflight.size < IN_FLIGHT) this.dispatch();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.dispatch();
+      });
+    }
+  }
+
+  private dispatch(): void {
+    while (this.worker && this.pending.length > 0 && this.inflight.size < IN_FLIGHT) {
+      const batch = this.pending.splice(0, BATCH);
+      const id = this.nextId++;
+      this.inflight.set(id, batch);
+      // Referenced only while it holds work: an idle worker must not keep the process alive,
+      // a busy one must (its answers are what the event loop is waiting for).
+      this.worker.ref();
+      this.worker.postMessage({ id, items: batch.map((e) => e.unsigned!.bytes) });
+    }
+  }
+
+  private onSigned(id: number, sigs: string[]): void {
+    const batch = this.inflight.get(id);
+    if (!batch) return;
+    this.inflight.delete(id);
+    for (let i = 0; i < batch.length; i++) completeSignature(batch[i], sigs[i]);
+    this.counters.signedInWorker += batch.length;
+    if (this.inflight.size === 0) this.worker?.unref();
+    this.drain();
+    this.dispatch();
+  }
+
+  /** Hand on the signed prefix of the queue, in order. */
+  private drain(): void {
+    let n = 0;
+    while (n < this.queue.length && !this.queue[n].unsigned) n++;
+    if (n > 0) for (const e of this.queue.splice(0, n)) this.o.next.enqueue(e);
+    if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves once every event enqueued so far has been handed on (shutdown, tests). */
+  flush(): Promise<void> {
+    this.dispatch();
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    const w = this.worker;
+    this.worker = null;
+    await w?.terminate();
+  }
+}
