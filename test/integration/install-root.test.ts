@@ -53,7 +53,7 @@ test('install.sh in a throwaway root: install, idempotent re-run, upgrade, unins
   assert.ok(!existsSync(join(root, 'opt/gatewarden/node_modules/typescript')), 'dev dependencies pruned');
   assert.ok(existsSync(join(root, 'opt/gatewarden/node_modules/better-sqlite3')));
   const unit = readFileSync(join(root, 'etc/systemd/system/gatewarden.service'), 'utf8');
-  assert.match(unit, /^ExecStart=\S*node --import tsx \/opt\/gatewarden\/agent\/cli\/main\.ts run/m);
+  assert.match(unit, /^ExecStart=\S*node (--[\w=-]+ )*--import tsx \/opt\/gatewarden\/agent\/cli\/main\.ts run/m);
   // The installed command works.
   const version = execFileSync(process.execPath, [join(root, 'opt/gatewarden/bin/gatewarden.js'), '--version'], { encoding: 'utf8' }).trim();
   assert.equal(version, JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
