@@ -10,7 +10,7 @@ import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../../config/schema.js';
-import { describeConnectError } from '../forward/mqtt-options.js';
+import { applyCredentials, describeConnectError } from '../forward/mqtt-options.js';
 import { pass, problem, type DiagCheck } from './types.js';
 
 const DAY = 86_400_000;
@@ -203,15 +203,7 @@ export async function checkBroker(o: BrokerCheckOptions): Promise<DiagCheck[]> {
     connectTimeout: timeoutMs,
     keepalive: 30,
   };
-  if (c.username !== undefined) opts.username = c.username;
-  if (o.password !== undefined) opts.password = o.password;
-  if (c.tls) {
-    if (c.tls.ca) opts.ca = readFileSync(c.tls.ca);
-    if (c.tls.cert) opts.cert = readFileSync(c.tls.cert);
-    if (c.tls.key) opts.key = readFileSync(c.tls.key);
-    opts.rejectUnauthorized = c.tls.rejectUnauthorized;
-    if (c.tls.servername) opts.servername = c.tls.servername;
-  }
+  applyCredentials(opts, { ...c, password: undefined }, o.password);
   const sess = await mqttSession(c.url, opts, timeoutMs);
   if ('error' in sess) {
     const d = describeConnectError(sess.error, c.protocolVersion);

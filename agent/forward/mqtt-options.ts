@@ -17,6 +17,20 @@ export interface WillMessage {
   payload: string;
 }
 
+/** Username, password and TLS material of mqtt.* onto client options (also used by diag). */
+export function applyCredentials(opts: IClientOptions, cfg: MqttConfig, password?: string): void {
+  if (cfg.username !== undefined) opts.username = cfg.username;
+  const pw = password ?? cfg.password;
+  if (pw !== undefined) opts.password = pw;
+  if (cfg.tls) {
+    if (cfg.tls.ca) opts.ca = readFileSync(cfg.tls.ca);
+    if (cfg.tls.cert) opts.cert = readFileSync(cfg.tls.cert);
+    if (cfg.tls.key) opts.key = readFileSync(cfg.tls.key);
+    opts.rejectUnauthorized = cfg.tls.rejectUnauthorized;
+    if (cfg.tls.servername) opts.servername = cfg.tls.servername;
+  }
+}
+
 export function buildClientOptions(cfg: MqttConfig, o: { clientId: string; password?: string; will: WillMessage }): IClientOptions {
   const opts: IClientOptions = {
     protocolVersion: cfg.protocolVersion,
@@ -30,17 +44,8 @@ export function buildClientOptions(cfg: MqttConfig, o: { clientId: string; passw
     reconnectOnConnackError: false,
     will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
   };
-  if (cfg.username !== undefined) opts.username = cfg.username;
-  const password = o.password ?? cfg.password;
-  if (password !== undefined) opts.password = password;
-  if (cfg.tls) {
-    // Files are read per connection attempt so a renewed certificate is picked up on reconnect.
-    if (cfg.tls.ca) opts.ca = readFileSync(cfg.tls.ca);
-    if (cfg.tls.cert) opts.cert = readFileSync(cfg.tls.cert);
-    if (cfg.tls.key) opts.key = readFileSync(cfg.tls.key);
-    opts.rejectUnauthorized = cfg.tls.rejectUnauthorized;
-    if (cfg.tls.servername) opts.servername = cfg.tls.servername;
-  }
+  // Files are read per connection attempt so a renewed certificate is picked up on reconnect.
+  applyCredentials(opts, cfg, o.password);
   return opts;
 }
 
