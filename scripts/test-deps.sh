@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian test peers the suite talks to, when missing: mosquitto (MQTT broker),
 # socat (kernel pty pairs for serial tests), python3-pymodbus (Modbus slave), mbpoll
-# (independent Modbus client), openssl (test CA), iproute2 (network namespaces).
+# (independent Modbus client), openssl (test CA), iproute2 (network namespaces), systemd
+# (systemd-analyze verify/security on the unit file; nothing is started).
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -12,6 +13,7 @@ command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test peers missing: ${need[*]} — install them (sudo apt-get install ${need[*]}) or run as root" >&2
