@@ -56,13 +56,13 @@ export class OnvifDriver implements Driver {
   }
 
   async diagnose(): Promise<DiagnosticResult[]> {
-    const out = await Promise.all(this.sessions.map((s) => diagnoseCamera(s, this.cfg, this.ctx)));
+    const out = await Promise.all(this.sessions.map((s, i) => diagnoseCamera(s, i, this.cfg, this.ctx)));
     return out.flat();
   }
 }
 
 /** Fresh checks with a separate client (does not disturb the session's counters or offset). */
-async function diagnoseCamera(s: CameraSession, cfg: OnvifConfig, ctx: DriverContext): Promise<DiagnosticResult[]> {
+async function diagnoseCamera(s: CameraSession, index: number, cfg: OnvifConfig, ctx: DriverContext): Promise<DiagnosticResult[]> {
   const cam: CameraConfig = s.cam;
   const device = cam.id;
   const c = new OnvifClient({
@@ -95,7 +95,7 @@ async function diagnoseCamera(s: CameraSession, cfg: OnvifConfig, ctx: DriverCon
     res.push({
       check: 'onvif.login', device, verdict: 'fail', detail: (e as Error).message,
       hint: auth
-        ? `authentication failed for user "${cam.username}": check the password; many cameras keep a separate ONVIF user list (enable ONVIF and add the user there)`
+        ? `authentication failed for user "${cam.username}": fix cameras[${index}].password (or .username) of onvif instance "${cfg.id}" in the config; many cameras keep a separate ONVIF user list (enable ONVIF and add the user there)`
         : 'the camera refused GetDeviceInformation; check the devicePath and the camera firmware',
     });
   }
