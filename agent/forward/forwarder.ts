@@ -2,39 +2,14 @@
 // marked sent only after a successful PUBACK. Called by the composition root: start()
 // once, notify() after each spool commit, stop() at shutdown.
 //
-// Decisions:
-// - One mqtt.js client per connection attempt, `reconnectPeriod: 0`, `clean: true`,
-//   `queueQoSZero: false`. mqtt.js would otherwise keep unacknowledged publishes in its
-//   own outgoing store and resend them on reconnect, while their callbacks either never
-//   fire (socket closed by the peer) or fire with "Connection closed" (forced cleanup):
-//   two owners of "what is unacknowledged" that can disagree. The spool is the only
-//   store: when a connection ends, its client (and its store) is discarded, callbacks of
-//   that client are ignored (generation check), and the cursor is rewound to the lowest
-//   row that was in flight. A fresh client per attempt also carries a fresh Will with the
-//   new bdSeq (the Will is fixed per CONNECT, MQTT 5 §3.1.2.5).
-// - Bounded in-flight window: at most min(mqtt.inflightWindow, broker Receive Maximum
-//   (MQTT 5 §3.2.2.3.3)) unacknowledged publishes. mqtt.js has no limit and wraps packet
-//   ids past 65535, which would lose callbacks.
-// - PUBACK reason ≥ 0x80 (mqtt.js passes an ErrorWithReasonCode to the callback; 0x10
-//   "no matching subscribers" counts as success): the row stays unsent, publishing pauses
-//   until the window drains, then resumes from the lowest failed row after backoff. Rows
-//   acknowledged meanwhile stay sent. A permanently refused topic therefore holds back
-//   later rows (no loss, no reordering of first deliveries) and is logged as an error.
-// - Duplicates are possible (QoS 1 is at-least-once): rows in flight when a connection
-//   drops are sent again; consumers dedupe by (epoch, seq).
-// - Historical marking: a row is historical when it was already in the spool when the
-//   connection came up (rowid ≤ maxRowid at CONNACK) or is older than historicalAfterMs
-//   when published; v5 publishes carry the user property hist=1|0 (seq and epoch are in
-//   the signed body; every extra property costs mqtt.js measurable throughput).
-//   status().replaying is true until the connect-time backlog is acknowledged.
-// - markSent is batched (ack-batcher.ts) so one spool transaction
-//   covers many acks; acks not yet flushed when a connection drops are flushed before
-//   the rewind, so they are not resent.
+// The decisions behind it (one client per attempt, bounded window, refused PUBACKs,
+// duplicates, historical marking, batched marks) are in docs/architecture.md.
 import { randomBytes } from 'node:crypto';
 import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { SpoolRow } from '../spool/types.js';
 import { AckBatcher } from './ack-batcher.js';
-import type { CommandHandler, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
+import type { CommandHandler, ForwarderOptions, ForwarderStatus } from './forwarder-types.js';
+import { incomingCommand, within } from './incoming.js';
 import { Backoff } from '../backoff.js';
 import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
 import { makeTopics, type Topics } from './topics.js';
@@ -308,16 +283,12 @@ export class Forwarder {
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
-    const name = this.topics.commandName(topic);
-    if (name === null) return;
+    const cmd = incomingCommand(this.topics, topic, payload, packet);
+    if (!cmd) return;
     if (!this.commandHandler) {
       this.o.log.debug({ topic }, 'command received but no handler is installed');
       return;
     }
-    const cmd: IncomingCommand = { name, topic, payload };
-    const p = packet.properties;
-    if (p?.responseTopic) cmd.responseTopic = p.responseTopic;
-    if (p?.correlationData) cmd.correlationData = p.correlationData;
     try {
       this.commandHandler(cmd);
     } catch (err) {
@@ -455,14 +426,3 @@ export class Forwarder {
   private readonly ignoreErr = (): void => {};
 }
 
-/** Resolves true when p settles within ms, false otherwise (p keeps running). */
-function within(p: Promise<void>, ms: number): Promise<boolean> {
-  if (ms <= 0) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    p.then(() => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
