@@ -24,6 +24,20 @@ export const byteSize = z.union([z.number().int().positive(), z.string()]).trans
   return Math.floor(Number(m[1]) * BYTE_UNITS[(m[2] ?? 'b').toLowerCase()]);
 });
 
+/**
+ * A retry backoff `{minMs, maxMs}` (full jitter, see agent/backoff.ts), with the caller's
+ * defaults. One definition for the broker, drivers' reconnects and offline probing.
+ */
+export function backoffSchema(minDefault: number, maxDefault: number) {
+  return z
+    .strictObject({
+      minMs: z.number().int().min(10).default(minDefault),
+      maxMs: z.number().int().min(10).default(maxDefault),
+    })
+    .refine((b) => b.maxMs >= b.minMs, { message: 'maxMs must be ≥ minMs', path: ['maxMs'] })
+    .prefault({});
+}
+
 const mqttUrl = z.string().refine((u) => {
   try {
     return ['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(new URL(u).protocol);
@@ -59,12 +73,7 @@ export const mqttSchema = z.strictObject({
   connectTimeoutMs: z.number().int().min(1000).max(120000).default(10000),
   /** Upper bound of unacknowledged QoS 1 publishes. mqtt.js has none of its own and wraps packet ids past 65535. */
   inflightWindow: z.number().int().min(1).max(20000).default(1000),
-  reconnect: z
-    .strictObject({
-      minMs: z.number().int().min(10).default(500),
-      maxMs: z.number().int().min(100).default(60000),
-    })
-    .prefault({}),
+  reconnect: backoffSchema(500, 60_000),
   healthIntervalSeconds: z.number().min(1).max(3600).default(30),
   /** Events older than this when published (or spooled before the connection came up) are marked historical. */
   historicalAfterMs: z.number().int().min(0).default(10000),

@@ -2,7 +2,7 @@
 // else (STYLE practice 7). One instance = one bus: an RTU line (one serial port, many
 // units sharing it) or one TCP endpoint (a device or a gateway with units behind it).
 import { z } from 'zod';
-import { idString } from '../../config/schema.js';
+import { backoffSchema, idString } from '../../config/schema.js';
 
 export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'string'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
@@ -143,19 +143,9 @@ export const modbusConfigSchema = z
     /** Extra attempts for a unit that is online; offline units are probed once, without retries. */
     retries: z.number().int().min(0).max(10).default(1),
     /** Probe interval of an offline unit doubles from min to max. */
-    offlineBackoff: z
-      .strictObject({
-        minMs: z.number().int().min(10).default(1000),
-        maxMs: z.number().int().min(10).default(60_000),
-      })
-      .prefault({}),
+    offlineBackoff: backoffSchema(1000, 60_000),
     /** Re-open the port / reconnect after loss, doubling from min to max. */
-    reconnect: z
-      .strictObject({
-        minMs: z.number().int().min(10).default(250),
-        maxMs: z.number().int().min(10).default(10_000),
-      })
-      .prefault({}),
+    reconnect: backoffSchema(250, 10_000),
     units: z.array(unitSchema).min(1),
   })
   .superRefine((c, ctx) => {

@@ -1,7 +1,7 @@
 // Config of one ONVIF driver instance (`drivers.onvif[i]`): a list of cameras, each a
 // device (`src.device` = camera id). Defaults live here and nowhere else (STYLE practice 7).
 import { z } from 'zod';
-import { idString } from '../../config/schema.js';
+import { backoffSchema, idString } from '../../config/schema.js';
 
 export const cameraSchema = z.strictObject({
   /** Device id: `src.device` of every event of this camera. */
@@ -39,12 +39,7 @@ export const onvifConfigSchema = z
     clockSkewThresholdSeconds: z.number().min(0).default(10),
     /** Cap on any SOAP answer; larger ones are refused (hostile or broken camera). */
     maxResponseBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
-    reconnect: z
-      .strictObject({
-        minMs: z.number().int().min(10).default(1000),
-        maxMs: z.number().int().min(10).default(60_000),
-      })
-      .prefault({}),
+    reconnect: backoffSchema(1000, 60_000),
     snapshot: z
       .strictObject({
         /** Where JPEGs are written (`<dir>/<camera>/<time>-<sha8>.jpg`). Default: <stateDir>/snapshots. */

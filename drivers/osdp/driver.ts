@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { accessSync, constants, statSync } from 'node:fs';
 import { ZodError } from 'zod';
 import type { JsonObject } from '../../agent/events/types.js';
-import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
+import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
 import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
 import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
@@ -40,12 +40,7 @@ export class OsdpDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    const port = openBytePort({ path: this.cfg.port, baudRate: this.cfg.baud });
-    try {
-      await port.open();
-    } catch (err) {
-      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
-    }
+    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
     this.port = port;
     const bus = new OsdpBus(port);
     this.bus = bus;

@@ -7,6 +7,7 @@
 //   with registerInProcessEndpoint() in this process.
 import { SerialPort } from 'serialport';
 import type { BytePort, BytePortOptions } from './types.js';
+import { DriverRetryableError } from '../types.js';
 
 export type { BytePort, BytePortOptions } from './types.js';
 
@@ -167,4 +168,15 @@ export function openBytePort(opts: BytePortOptions): BytePort {
     return port;
   }
   return new SerialBytePort(opts);
+}
+
+/** Open a port for a driver's start(): a port that cannot open is a retryable failure (DESIGN §3). */
+export async function openPortForDriver(opts: BytePortOptions): Promise<BytePort> {
+  const port = openBytePort(opts);
+  try {
+    await port.open();
+  } catch (err) {
+    throw new DriverRetryableError(`${opts.path}: cannot open (${(err as Error).message})`);
+  }
+  return port;
 }

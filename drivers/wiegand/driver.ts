@@ -3,9 +3,9 @@
 // are always kept; unknown lengths are reported raw (format 'unknown'), never guessed.
 import { accessSync, constants, statSync } from 'node:fs';
 import type { JsonObject } from '../../agent/events/types.js';
-import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
+import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
-import { DriverRetryableError, type DeviceHealth, type DiagnosticResult, type Driver, type DriverContext } from '../types.js';
+import { type DeviceHealth, type DiagnosticResult, type Driver, type DriverContext } from '../types.js';
 import { bitsToRawBytes } from './raw-bits.js';
 import { decodeWiegand, defineWiegandFormat, type WiegandFormat } from './formats.js';
 import { compilePattern, parseLine } from './lines.js';
@@ -30,12 +30,7 @@ export class WiegandDriver implements Driver {
   }
 
   async start(): Promise<void> {
-    const port = openBytePort({ path: this.cfg.port, baudRate: this.cfg.baud });
-    try {
-      await port.open();
-    } catch (err) {
-      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
-    }
+    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
     this.port = port;
     port.onData((chunk) => this.onData(chunk));
     port.onClose((err) => {
