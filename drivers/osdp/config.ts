@@ -76,8 +76,7 @@ export const osdpConfigSchema = z
     /** Secure Channel re-handshake backoff after a failure (doubles up to the max). */
     scBackoffMs: z.number().int().min(50).max(60_000).default(1000),
     scBackoffMaxMs: z.number().int().min(50).max(600_000).default(30_000),
-    /** JSON file (0600) holding SCBKs set by install mode. */
-    /** Installed SCBKs (0600). Default: <stateDir>/osdp-keys.json. */
+    /** Installed SCBKs (JSON, 0600) set by install mode. Default: <stateDir>/osdp-keys.json. */
     keyStore: z.string().optional(),
     /** Extra Wiegand formats for RAW card data (tried before the built-ins). */
     formats: z.array(customFormatSchema).default([]),
