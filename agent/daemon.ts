@@ -145,7 +145,7 @@ export class Daemon {
       clock: this.clock,
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });
-    this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder, pipeline: this.pipeline });
+    this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
     attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.chain.head }) });
     await this.supervisor.startAll(drivers);
     this.devices.start();

@@ -1,7 +1,6 @@
 // Keeps the retained `dev/{device}` topics (DESIGN §6) in step with driver health:
 // publishes a device's state when it changes (online/offline/model), not on every poll.
 import type { Supervisor } from './supervisor.js';
-import type { Pipeline } from './pipeline.js';
 
 export interface DevicePublishTarget {
   publishDevice(device: string, state: Record<string, unknown>): void;
@@ -11,7 +10,7 @@ export class DeviceStatePublisher {
   private timer: NodeJS.Timeout | undefined;
   private readonly last = new Map<string, string>();
 
-  constructor(private readonly o: { supervisor: Supervisor; forwarder: DevicePublishTarget; pipeline: Pipeline; intervalMs?: number }) {}
+  constructor(private readonly o: { supervisor: Supervisor; forwarder: DevicePublishTarget; intervalMs?: number }) {}
 
   start(): void {
     this.tick();
