@@ -3,7 +3,7 @@
 // SIGTERM ending with a shutdown checkpoint and exit 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -77,4 +77,29 @@ test('bad config: `gatewarden run` exits 1 naming every problem by path', { time
   assert.match(d.out(), /mqtt\.url: expected mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL \(got "tcp:\/\/x"\)/);
   assert.match(d.out(), /mqtt\.inflightWindow: .*\(got 0\)/);
   assert.match(d.out(), /spool\.quota: unknown key/);
+});
+
+test('a corrupt spool at start: moved aside (kept), a new epoch announced with the reason', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const file = writeDaemonConfig(dir, { mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } });
+  const first = spawnDaemon(file);
+  await first.waitLog(/gatewarden running/);
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0);
+  const spool = join(dir, 'state', 'spool.db');
+  const before = allSpoolRows(spool);
+  writeFileSync(spool, Buffer.alloc(8192, 0x5a)); // not a database any more
+  const second = spawnDaemon(file);
+  await second.waitLog(/gatewarden running/);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+  assert.match(second.out(), /spool failed its integrity check; moved aside/);
+  const rows = allSpoolRows(spool);
+  const epoch = JSON.parse(rows[0].payload).body;
+  assert.equal(epoch.type, 'system.chain.epoch');
+  assert.equal(epoch.seq, 1);
+  assert.equal(epoch.data.reason, 'spool-reset');
+  assert.match(String(epoch.data.movedAside), /spool\.db\.corrupt-/);
+  assert.notEqual(epoch.epoch, JSON.parse(before[0].payload).body.epoch);
+  assert.ok(readdirSync(join(dir, 'state')).some((f) => f.startsWith('spool.db.corrupt-')), 'the corrupt file is kept');
 });
