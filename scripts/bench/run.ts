@@ -13,11 +13,10 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { createEventPath } from '../../agent/event-path.js';
-import { configSchema } from '../../config/schema.js';
 import { systemClock } from '../../drivers/types.js';
 import { openSqliteSpool } from '../../agent/spool/sqlite-spool.js';
 import { Forwarder } from '../../agent/forward/forwarder.js';
-import { mqttSchema } from '../../config/schema.js';
+import { configSchema, mqttSchema } from '../../config/schema.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { tempDir, testKeys } from '../../test/helpers/chain.js';
 

@@ -1,4 +1,3 @@
-import { tempDir } from './chain.js';
 // A real DriverContext for driver tests: collects emitted observations (each checked
 // against the event contract and its data against docs/events.schema.json — see
 // ./event-schema.ts), reported errors, a silent pino logger, the system clock and an
@@ -6,6 +5,7 @@ import { tempDir } from './chain.js';
 import { pino } from 'pino';
 import { checkObservation, type Observation } from '../../agent/events/types.js';
 import { systemClock, type Clock, type DriverContext } from '../../drivers/types.js';
+import { tempDir } from './chain.js';
 import { recordSchemaCheck } from './event-schema.js';
 
 export interface CollectingContext {

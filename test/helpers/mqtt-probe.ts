@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
+import { waitUntil } from './driver-context.js';
 
 export interface Received {
   topic: string;
@@ -49,13 +50,9 @@ export async function probe(url: string, filter: string, extra: IClientOptions =
   };
 }
 
-/** Poll `cond` every 20 ms until true; throws naming `what` after timeoutMs (generous by design). */
+/** Poll `cond` every 20 ms until true (the shared poller, 30 s by default: generous by design). */
 export async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(cond, what, timeoutMs);
 }
 
 export interface CapturedLog {

@@ -13,6 +13,14 @@ import { waitFor } from '../helpers/mqtt-probe.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { keyFilePath } from '../../agent/chain/keys.js';
 
+/** Start the daemon once (creating key, spool and chain), then stop it cleanly. */
+async function runOnce(file: string): Promise<void> {
+  const d = spawnDaemon(file);
+  await d.waitLog(/gatewarden running/);
+  d.child.kill('SIGTERM');
+  assert.equal(await d.exited, 0);
+}
+
 const typesIn = (spool: string): string[] => allSpoolRows(spool).map((r) => r.type);
 const bodies = (spool: string, type: string) => allSpoolRows(spool).filter((r) => r.type === type).map((r) => JSON.parse(r.payload).body);
 
@@ -56,10 +64,7 @@ test('SIGHUP: drivers reconciled; an invalid file is rejected and the running co
 test('a group/world-readable private key: refuses to start, says why and how to fix it', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   const file = writeDaemonConfig(dir, { mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } });
-  const first = spawnDaemon(file);
-  await first.waitLog(/gatewarden running/);
-  first.child.kill('SIGTERM');
-  assert.equal(await first.exited, 0);
+  await runOnce(file);
   const key = keyFilePath(join(dir, 'state'));
   chmodSync(key, 0o640);
   const second = spawnDaemon(file);
@@ -82,10 +87,7 @@ test('bad config: `gatewarden run` exits 1 naming every problem by path', { time
 test('a corrupt spool at start: moved aside (kept), a new epoch announced with the reason', { timeout: 60_000 }, async () => {
   const dir = tempDir();
   const file = writeDaemonConfig(dir, { mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } });
-  const first = spawnDaemon(file);
-  await first.waitLog(/gatewarden running/);
-  first.child.kill('SIGTERM');
-  assert.equal(await first.exited, 0);
+  await runOnce(file);
   const spool = join(dir, 'state', 'spool.db');
   const before = allSpoolRows(spool);
   writeFileSync(spool, Buffer.alloc(8192, 0x5a)); // not a database any more

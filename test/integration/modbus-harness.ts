@@ -1,16 +1,14 @@
-import { tempDir } from '../helpers/chain.js';
 // Shared by the Modbus integration tests: the pymodbus peer process, a real DriverContext
 // that collects observations (data checked against docs/events.schema.json, see
 // ../helpers/event-schema.ts), and polling helpers (no fixed sleeps, no timing asserts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import type { Observation } from '../../agent/events/types.js';
-import { checkObservation } from '../../agent/events/types.js';
 import { systemClock, type DriverContext } from '../../drivers/types.js';
-import { recordSchemaCheck } from '../helpers/event-schema.js';
 import { modbusConfigSchema, type ModbusConfig } from '../../drivers/modbus/config.js';
+import { tempDir } from '../helpers/chain.js';
+import { collectingContext } from '../helpers/driver-context.js';
 
 const PEER = fileURLToPath(new URL('../peers/modbus_slave.py', import.meta.url));
 /** Debian's python3 carries python3-pymodbus; a pyenv shim earlier in PATH may not. */
@@ -83,44 +81,30 @@ export interface TestCtx {
   schemaErrors: string[];
 }
 
+/** collectingContext (test/helpers/driver-context.ts) plus the arrival time of each event. */
 export function makeCtx(): TestCtx {
-  const events: Observation[] = [];
+  const c = collectingContext(systemClock, tempDir('gw-modbus-'));
   const times: number[] = [];
   const errors: Error[] = [];
-  const schemaErrors: string[] = [];
-  const abort = new AbortController();
-  const ctx: DriverContext = {
-    emit(o) {
-      checkObservation(o);
-      recordSchemaCheck(o, schemaErrors);
-      events.push(o);
-      times.push(performance.now());
-    },
-    reportError(e) {
-      errors.push(e);
-    },
-    log: pino({ level: 'silent' }),
-    clock: systemClock,
-    stateDir: tempDir('gw-modbus-'),
-    signal: abort.signal,
+  const emit = c.ctx.emit;
+  c.ctx.emit = (o) => {
+    emit(o);
+    times.push(performance.now());
   };
-  return { ctx, events, times, abort, errors, schemaErrors };
+  const report = c.ctx.reportError;
+  c.ctx.reportError = (e, device) => {
+    report(e, device);
+    errors.push(e);
+  };
+  return { ctx: c.ctx, events: c.events, times, abort: c.abort, errors, schemaErrors: c.schemaErrors };
 }
 
 export function parseConfig(raw: unknown): ModbusConfig {
   return modbusConfigSchema.parse(raw);
 }
 
-/** Poll until cond() is truthy; throws naming `what` after timeoutMs. */
-export async function waitFor<T>(cond: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The shared poller (test/helpers/driver-context.ts). */
+export { waitUntil as waitFor } from '../helpers/driver-context.js';
 
 export function readings(events: Observation[], device: string, point: string): Array<number | boolean | string> {
   return events
