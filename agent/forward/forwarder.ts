@@ -13,6 +13,8 @@ import { incomingCommand, within } from './incoming.js';
 import { Backoff } from '../backoff.js';
 import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
 import { makeTopics, type Topics } from './topics.js';
+import { NullStore } from './null-store.js';
+import { encodeUserProperties, installPublishEncoder } from './publish-encoder.js';
 
 /** Rows read from the spool per query. */
 const READ_BATCH = 1000;
@@ -25,6 +27,11 @@ const QOS1_RETAIN: PublishOpts = { qos: 1, retain: true };
 // the process instead of one per publish (seq and epoch are in the signed body already).
 const HIST1: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '1' }) }) }) as PublishOpts;
 const HIST0: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '0' }) }) }) as PublishOpts;
+/** Their property sections, encoded once for the one-buffer PUBLISH path (publish-encoder.ts). */
+const ENCODED_PROPS: ReadonlyMap<object, Buffer> = new Map<object, Buffer>([
+  [HIST1.properties as object, encodeUserProperties({ hist: '1' })],
+  [HIST0.properties as object, encodeUserProperties({ hist: '0' })],
+]);
 
 export type { CommandHandler, ForwarderIdentity, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
 
@@ -202,6 +209,7 @@ export class Forwarder {
         password: this.o.password,
         will: { topic: this.topics.state, payload: JSON.stringify({ online: false, bdSeq: this.bdSeq }) },
       });
+      opts.outgoingStore = new NullStore();
     } catch (err) {
       // e.g. an unreadable CA file: not a network error, but retrying lets an operator fix it live.
       this.lastError = `MQTT client options: ${(err as Error).message}`;
@@ -212,6 +220,9 @@ export class Forwarder {
     this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, protocolVersion: this.o.mqtt.protocolVersion }, 'connecting to MQTT broker');
     const client = connect(this.o.mqtt.url, opts);
     this.client = client;
+    if (!installPublishEncoder(client, this.v5, ENCODED_PROPS) && this.attempts === 1) {
+      this.o.log.warn('this mqtt.js has no _writePacket to wrap: publishing through mqtt-packet (slower, same bytes)');
+    }
     client.on('connect', (connack) => {
       if (gen === this.gen) this.onConnect(client, connack);
     });

@@ -134,7 +134,18 @@ async function rawPublish(url: string, n: number, payload: string, window: numbe
   return rate;
 }
 
-async function agentDrain(url: string, n: number, protocolVersion: 4 | 5 = 5): Promise<{ rate: number; rssIdle: number; rssPeak: number; heapIdle: number; heapPeak: number; samplePayload: string }> {
+interface DrainResult {
+  rate: number;
+  rssIdle: number;
+  rssPeak: number;
+  heapIdle: number;
+  heapPeak: number;
+  samplePayload: string;
+  /** Bytes written to disk per event while draining (marking rows sent). */
+  bytesPerEvent: number;
+}
+
+async function agentDrain(url: string, n: number, protocolVersion: 4 | 5 = 5): Promise<DrainResult> {
   const p = eventPath(tempDir('gw-bench-drain-'), 'bench', 'gw-bench');
   const { spool, chain } = p;
   let samplePayload = '';
@@ -165,16 +176,18 @@ async function agentDrain(url: string, n: number, protocolVersion: 4 | 5 = 5): P
     identity: { kid: chain.kid, pubkey: 'bench', version: 'bench', epoch: () => chain.head.epoch },
     health: () => ({}),
   });
+  const w0 = writeBytes();
   const t0 = performance.now();
   fwd.start();
   // readUnsent(0, 1) uses the partial index: cheap enough to poll without slowing the drain.
   while (spool.readUnsent(0, 1).length > 0) await new Promise((r) => setTimeout(r, 20));
   const rate = total / ((performance.now() - t0) / 1000);
+  const bytesPerEvent = (writeBytes() - w0) / total;
   clearInterval(sampler);
   await fwd.stop(5000);
   await p.close();
   spool.close();
-  return { rate, rssIdle, rssPeak, heapIdle, heapPeak, samplePayload };
+  return { rate, rssIdle, rssPeak, heapIdle, heapPeak, samplePayload, bytesPerEvent };
 }
 
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -197,8 +210,13 @@ async function main(): Promise<void> {
 
   const broker = await startMosquitto();
   try {
-    const drain = await agentDrain(broker.url, N_DRAIN);
-    const rawRate = await rawPublish(broker.url, N_DRAIN, drain.samplePayload, 1000);
+    // Interleaved, best of two each, as for ingest.
+    const drainA = await agentDrain(broker.url, N_DRAIN);
+    const rawA = await rawPublish(broker.url, N_DRAIN, drainA.samplePayload, 1000);
+    const drainB = await agentDrain(broker.url, N_DRAIN);
+    const rawB = await rawPublish(broker.url, N_DRAIN, drainA.samplePayload, 1000);
+    const drain = drainA.rate >= drainB.rate ? drainA : drainB;
+    const rawRate = Math.max(rawA, rawB);
     // The contract's MQTT 5 user properties (hist, seq, epoch) cost mqtt.js itself: measure
     // the raw limit with the same properties too, so the ratio separates agent overhead
     // from protocol cost.
@@ -207,6 +225,7 @@ async function main(): Promise<void> {
     console.log(`drain    raw mqtt.js QoS 1 (window 1000) ${rawRate.toFixed(0)} msg/s | agent backlog of ${N_DRAIN} (MQTT 5) ${drain.rate.toFixed(0)} ev/s | ratio ${(drain.rate / rawRate).toFixed(2)} (goal >= 0.80)`);
     console.log(`         raw with the same v5 user properties ${rawProps.toFixed(0)} msg/s | agent/raw-with-properties ratio ${(drain.rate / rawProps).toFixed(2)}`);
     console.log(`         agent backlog (MQTT 3.1.1, no properties) ${drain4.rate.toFixed(0)} ev/s | ratio ${(drain4.rate / rawRate).toFixed(2)}`);
+    console.log(`disk     ${drain.bytesPerEvent.toFixed(0)} bytes written per event while draining (sent marks, /proc/self/io)`);
     console.log(`memory   RSS idle ${mb(drain.rssIdle)} | peak while draining ${mb(drain.rssPeak)} | +${mb(drain.rssPeak - drain.rssIdle)} (goal <= +20 MB); MQTT 3.1.1 drain +${mb(drain4.rssPeak - drain4.rssIdle)}`);
     console.log(`         JS heap used: idle ${mb(drain.heapIdle)}, peak ${mb(drain.heapPeak)} (MQTT 5); the rest of the RSS growth is V8 reserving space for short-lived garbage`);
   } finally {
