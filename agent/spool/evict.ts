@@ -14,6 +14,7 @@ export interface EvictStatements {
   oldestSent: Database.Statement<[number], { rowid: number; bytes: number }>;
   /** `SELECT rowid, epoch, seq, bytes … WHERE sent_at IS NULL ORDER BY evidence, severity, rowid LIMIT ?` */
   nextUnsent: Database.Statement<[number], { rowid: number; epoch: string; seq: number; bytes: number }>;
+  /** `DELETE FROM events WHERE rowid = ?`: the payload goes with it (trigger, schema.ts). */
   deleteRow: Database.Statement<[number]>;
 }
 

@@ -3,8 +3,8 @@
 // blocking the writer; this connection never writes, never checkpoints, and never runs
 // the integrity check or move-aside (only the daemon may decide a file is corrupt).
 import Database from 'better-sqlite3';
-import { ROW_COLUMNS, toSpoolRow, type RawRow } from './schema.js';
-import { queryStats } from './stats.js';
+import { META, ROW_SELECT, ROW_SELECT_V1, SCHEMA_VERSION, toSpoolRow, type RawRow } from './schema.js';
+import { queryStats, readMeta } from './stats.js';
 import type { SpoolRow, SpoolStats } from './types.js';
 
 /** A stored row as the CLI shows it: the forwarder's view plus delivery time. */
@@ -25,18 +25,31 @@ export interface ReadOnlySpool {
   close(): void;
 }
 
-/** Throws when the file does not exist (a reader never creates a spool). */
+/**
+ * Throws when the file does not exist (a reader never creates a spool) or was written by
+ * a newer gatewarden. A v1 file (payload inline: the daemon has not restarted since the
+ * upgrade, so has not migrated it) is read as it is. The layout is chosen once, at open:
+ * a long-running reader (`events tail -f`) across the daemon's migrating restart fails
+ * its next read and must be restarted.
+ */
 export function openSpoolReadOnly(path: string): ReadOnlySpool {
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+  let version: number;
   try {
     db.prepare('SELECT 1 FROM events LIMIT 1').get();
+    version = Number(readMeta(db, META.schemaVersion) ?? SCHEMA_VERSION);
   } catch (err) {
     db.close();
     throw new Error(`${path}: not a gatewarden spool (${(err as Error).message})`);
   }
-  const recent = db.prepare<[number], RawRow>(`SELECT ${ROW_COLUMNS} FROM events ORDER BY rowid DESC LIMIT ?`);
-  const recentUnsent = db.prepare<[number], RawRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE sent_at IS NULL ORDER BY rowid DESC LIMIT ?`);
-  const after = db.prepare<[number, number], RawRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new Error(`${path}: spool schema version ${version} is newer than this gatewarden supports (${SCHEMA_VERSION})`);
+  }
+  const select = version < 2 ? ROW_SELECT_V1 : ROW_SELECT;
+  const recent = db.prepare<[number], RawRow>(`${select} ORDER BY e.rowid DESC LIMIT ?`);
+  const recentUnsent = db.prepare<[number], RawRow>(`${select} WHERE e.sent_at IS NULL ORDER BY e.rowid DESC LIMIT ?`);
+  const after = db.prepare<[number, number], RawRow>(`${select} WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?`);
   const max = db.prepare<[], number | null>('SELECT max(rowid) FROM events').pluck();
   return {
     path,

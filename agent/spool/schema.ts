@@ -1,17 +1,23 @@
 // The spool's on-disk layout (DESIGN §5), shared by the writer connection
 // (sqlite-spool.ts) and read-only readers (readonly.ts). Bump SCHEMA_VERSION and add a
 // migration in open.ts whenever a statement below changes meaning.
+// History: v1 kept the payload inline in `events`; v2 (this) moved it to `payloads`.
 import { SEVERITIES, type Family, type Severity } from '../events/types.js';
 import type { SpoolRow } from './types.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Fixed per-row cost added to the payload's UTF-8 length when counting a row against the
- * quota. It stands for the non-payload columns (epoch ≈ 12 B, type ≈ 25 B, family, six
- * integers), the four index entries of an unsent row (unsent, evict, epoch+seq, and the
- * sent index once marked) and b-tree cell headers: ≈ 128 B measured on 4 KiB pages with
- * ~450 B payloads. The quota is logical: the file can exceed it by page slack and WAL.
+ * quota. It stands for the `events` row (epoch ≈ 12 B, type ≈ 25 B, family, seven
+ * integers), its index entries (unsent + evict while unsent, sent once marked, epoch+seq),
+ * the `payloads` cell (its rowid, cell header and pointer: ≈ 7 B more than v1's inline
+ * column) and the b-tree cell headers of both tables. Measured with dbstat on 4 KiB
+ * pages, half the rows sent: v2 ≈ 123 B (~540 B payloads) to ≈ 128 B (~1.5 KB); v1 was
+ * ≈ 116–121 B. The figure is unchanged from v1, so a migrated file's `bytes` column and
+ * the quota keep their meaning. Page slack is not counted (with ~1.5 KB payloads a
+ * `payloads` leaf holds two cells and leaves ≈ 1 KB unused, as the inline v1 rows did),
+ * nor free pages or the WAL: the quota is logical, the file can exceed it by those.
  */
 export const ROW_OVERHEAD_BYTES = 128;
 
@@ -21,6 +27,12 @@ export function rowBytes(payload: string): number {
 }
 
 /**
+ * Layout v2: metadata in `events`, the signed payload in `payloads` under the same rowid.
+ * markSent is the drain's hot write (one UPDATE per ack run); with the ~1.4 KB payload
+ * inline it rewrote whole rows, so every payload went through the WAL a second time
+ * (≈ 25 % of drain CPU and double flash wear). Split, an UPDATE of `sent_at` rewrites
+ * only ~80-byte `events` cells; `payloads` is written once at append and deleted once.
+ *
  * `rowid` is explicit (assigned from a high-water mark kept in meta) so a rowid is never
  * reused even when every row was pruned: the forwarder's cursor is "rowid > last sent".
  * Partial indexes cover exactly what the hot paths read:
@@ -29,6 +41,16 @@ export function rowBytes(payload: string): number {
  *                   oldest) — DESIGN §5;
  *  - events_sent:   prune and early eviction of sent rows, oldest sent first;
  *  - events_seq:    readRange (replay) and a guard against storing one seq twice.
+ *
+ * Invariant: a `payloads` row exists exactly for each `events` row. append() inserts both
+ * in one transaction; every delete goes through `events` and the trigger removes the
+ * payload. A trigger rather than a second DELETE in each path because the paths are
+ * several (prune, eviction of sent rows, eviction of unsent rows, and whatever comes
+ * next), and a forgotten one would leak payload bytes the logical quota no longer counts
+ * — unbounded growth with no error. A foreign key with ON DELETE CASCADE would hold only
+ * on connections with `PRAGMA foreign_keys` on (better-sqlite3's build turns it on, stock
+ * SQLite and the sqlite3 shell do not); the trigger is part of the file and holds for
+ * every connection.
  */
 export const DDL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -41,13 +63,19 @@ CREATE TABLE IF NOT EXISTS events (
   evidence    INTEGER NOT NULL,
   accepted_at INTEGER NOT NULL,
   bytes       INTEGER NOT NULL,
-  payload     TEXT    NOT NULL,
   sent_at     INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_unsent ON events(rowid) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_evict ON events(evidence, severity, rowid) WHERE sent_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_sent ON events(sent_at, rowid) WHERE sent_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events(epoch, seq);
+CREATE TABLE IF NOT EXISTS payloads (
+  rowid       INTEGER PRIMARY KEY,
+  payload     TEXT    NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS events_delete_payload AFTER DELETE ON events BEGIN
+  DELETE FROM payloads WHERE rowid = OLD.rowid;
+END;
 CREATE TABLE IF NOT EXISTS meta (
   k TEXT PRIMARY KEY,
   v TEXT NOT NULL
@@ -70,8 +98,23 @@ export const META = {
 
 export const RESERVED_META_KEYS: ReadonlySet<string> = new Set(Object.values(META));
 
-/** Column list matching RawRow; every SELECT of rows uses it. */
-export const ROW_COLUMNS = 'rowid, epoch, seq, family, type, severity, payload, accepted_at, sent_at';
+/**
+ * The row read as RawRow, payload joined by rowid; every read of rows uses it and appends
+ * its WHERE/ORDER BY on the alias `e` (so the partial indexes of `events` still drive the
+ * plan: `payloads` is only probed by rowid per row returned). An INNER JOIN: the invariant
+ * above guarantees the payload, and a row without one cannot be published anyway.
+ */
+export const ROW_SELECT =
+  'SELECT e.rowid AS rowid, e.epoch AS epoch, e.seq AS seq, e.family AS family, e.type AS type, e.severity AS severity, ' +
+  'p.payload AS payload, e.accepted_at AS accepted_at, e.sent_at AS sent_at FROM events e JOIN payloads p ON p.rowid = e.rowid';
+
+/**
+ * The same rows from a v1 file (payload inline). Only read-only readers use it: a CLI run
+ * between a package upgrade and the daemon's restart (which migrates) meets a v1 file.
+ */
+export const ROW_SELECT_V1 =
+  'SELECT e.rowid AS rowid, e.epoch AS epoch, e.seq AS seq, e.family AS family, e.type AS type, e.severity AS severity, ' +
+  'e.payload AS payload, e.accepted_at AS accepted_at, e.sent_at AS sent_at FROM events e';
 
 export interface RawRow {
   rowid: number;

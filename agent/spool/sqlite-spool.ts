@@ -9,7 +9,7 @@ import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
 import { evictForQuota, mergeRanges, type DroppedRow, type EvictStatements } from './evict.js';
 import { openSpoolDatabase } from './open.js';
-import { META, RESERVED_META_KEYS, ROW_COLUMNS, rowBytes, toSpoolRow, type RawRow } from './schema.js';
+import { META, RESERVED_META_KEYS, ROW_SELECT, rowBytes, toSpoolRow, type RawRow } from './schema.js';
 import { parseHead, queryStats, readMeta } from './stats.js';
 import type { AppendResult, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
 
@@ -69,7 +69,8 @@ export class SqliteSpool implements Spool {
   private closed = false;
 
   private readonly s: {
-    insert: Database.Statement<[number, string, number, string, string, number, number, number, number, string]>;
+    insert: Database.Statement<[number, string, number, string, string, number, number, number, number]>;
+    insertPayload: Database.Statement<[number, string]>;
     putMeta: Database.Statement<[string, string]>;
     getMeta: Database.Statement<[string], string>;
     readUnsent: Database.Statement<[number, number], RawRow>;
@@ -96,15 +97,19 @@ export class SqliteSpool implements Spool {
     this.log = o.log;
 
     this.s = {
-      insert: db.prepare(
-        'INSERT INTO events(rowid, epoch, seq, type, family, severity, evidence, accepted_at, bytes, payload) VALUES (?,?,?,?,?,?,?,?,?,?)',
-      ),
+      insert: db.prepare('INSERT INTO events(rowid, epoch, seq, type, family, severity, evidence, accepted_at, bytes) VALUES (?,?,?,?,?,?,?,?,?)'),
+      // Plain INSERT: a payload already stored under a fresh rowid breaks the layout's
+      // invariant (schema.ts), and failing the batch beats publishing the wrong bytes.
+      insertPayload: db.prepare('INSERT INTO payloads(rowid, payload) VALUES (?, ?)'),
       putMeta: db.prepare('INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
       getMeta: db.prepare<[string], string>('SELECT v FROM meta WHERE k = ?').pluck(),
-      readUnsent: db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE sent_at IS NULL AND rowid > ? ORDER BY rowid LIMIT ?`),
-      readRange: db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE epoch = ? AND seq >= ? ORDER BY seq LIMIT ?`),
+      readUnsent: db.prepare(`${ROW_SELECT} WHERE e.sent_at IS NULL AND e.rowid > ? ORDER BY e.rowid LIMIT ?`),
+      readRange: db.prepare(`${ROW_SELECT} WHERE e.epoch = ? AND e.seq >= ? ORDER BY e.seq LIMIT ?`),
+      // Touch `events` only (schema.ts: the reason payloads live apart).
       markOne: db.prepare('UPDATE events SET sent_at = ? WHERE rowid = ? AND sent_at IS NULL'),
       markRange: db.prepare('UPDATE events SET sent_at = ? WHERE rowid BETWEEN ? AND ? AND sent_at IS NULL'),
+      // Deletes here and in evict go through `events` only: the trigger
+      // events_delete_payload (schema.ts) removes the payload in the same statement.
       prune: db
         .prepare<[number, number], number>(
           'DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at, rowid LIMIT ?) RETURNING bytes',
@@ -178,11 +183,13 @@ export class SqliteSpool implements Spool {
       kept -= sizes[skip];
       skip++;
     }
-    const ins = this.s.insert;
+    const { insert, insertPayload } = this.s;
     for (let i = skip; i < events.length; i++) {
       const e = events[i];
       const b = e.body;
-      ins.run(this.hw + 1 + i, b.epoch, b.seq, b.type, e.family, severityRank(b.severity), isEvidence(b.type) ? 1 : 0, at, sizes[i], e.payload);
+      const rowid = this.hw + 1 + i;
+      insert.run(rowid, b.epoch, b.seq, b.type, e.family, severityRank(b.severity), isEvidence(b.type) ? 1 : 0, at, sizes[i]);
+      insertPayload.run(rowid, e.payload);
     }
     const last = events[events.length - 1];
     const head: ChainHead = { epoch: last.body.epoch, seq: last.body.seq, hash: last.hash };
