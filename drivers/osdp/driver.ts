@@ -31,12 +31,15 @@ export class OsdpDriver implements Driver {
   private stopped = false;
   private reopenTimer?: NodeJS.Timeout;
   private readonly startedAt: number;
+  /** Line speed in use: the configured one until a COMSET changes it. */
+  private baud: number;
 
   constructor(
     private readonly cfg: OsdpConfig,
     private readonly ctx: DriverContext,
   ) {
     this.startedAt = ctx.clock.now();
+    this.baud = cfg.baud;
   }
 
   async start(): Promise<void> {
@@ -107,7 +110,7 @@ export class OsdpDriver implements Driver {
         state: this.port?.isOpen ? 'online' : 'offline',
         lastSeen: null,
         counters: { ...this.bus.counters, ...this.bus.deframer.counters },
-        info: { port: this.cfg.port, baud: this.cfg.baud },
+        info: { port: this.cfg.port, baud: this.baud },
       });
     }
     return out;
@@ -168,6 +171,16 @@ export class OsdpDriver implements Driver {
       return { ok: false, detail: msg };
     }
     if (cmd.type === 'TEXT' && !hasCapability(r.session, 8)) return { ok: false, detail: 'the reader does not report a text display (PDCAP function 8)' };
+    if (cmd.type === 'COMSET') {
+      // Two PDs on one address would garble each other's replies (§5: addresses are unique per line).
+      const address = cmd.address;
+      const clash = this.readers.find((x) => x !== r && x.session.address === address);
+      if (clash) return { ok: false, detail: `address: ${address} is used by reader "${clash.session.id}" on this bus` };
+      // One line speed per RS-485 bus: moving one reader's speed strands every other one.
+      if (cmd.baud !== this.baud && this.readers.length > 1) {
+        return { ok: false, detail: `baud: this bus carries ${this.readers.length} readers at ${this.baud} baud; changing one reader's speed would cut off the others (move them one by one on a bus of their own, or keep ${this.baud})` };
+      }
+    }
     const done = r.session.enqueue(cmd);
     this.scheduler?.poke();
     const reply = await done;
@@ -175,16 +188,43 @@ export class OsdpDriver implements Driver {
     if (reply.type === 'NAK') return { ok: false, detail: `reader NAK: ${reply.errorName}`, data: { nak: reply.error } };
     if (cmd.type === 'COMSET') {
       if (reply.type !== 'COM') return { ok: false, detail: `expected osdp_COM, got ${reply.type}` };
-      // §6.14: the PD answers at the old settings and switches afterwards; follow, then verify.
-      r.session.address = reply.address;
-      if (reply.baud !== this.cfg.baud) await this.port?.setBaudRate(reply.baud);
-      const check = await r.session.enqueue({ type: 'POLL' });
-      this.scheduler?.poke();
-      return check
-        ? { ok: true, detail: `reader now at address ${reply.address}, ${reply.baud} baud (update the config to keep it)`, data: { address: reply.address, baud: reply.baud } }
-        : { ok: false, detail: `reader did not answer at address ${reply.address}, ${reply.baud} baud after COMSET` };
+      return this.followComset(r.session, reply.address, reply.baud);
     }
     return { ok: true, detail: reply.type };
+  }
+
+  /**
+   * §6.14: the PD answered osdp_COM at the old settings and switches after it. Follow it and
+   * verify with a POLL; if it is not there, go back to the old settings, so a PD that did
+   * not apply them (or refused the speed) is not lost until the next restart.
+   */
+  private async followComset(s: ReaderSession, address: number, baud: number): Promise<CommandResult> {
+    const old = { address: s.address, baud: this.baud };
+    await this.switchLine(s, address, baud);
+    if (await this.answersPoll(s)) {
+      return { ok: true, detail: `reader now at address ${address}, ${baud} baud (update the config to keep it)`, data: { address, baud } };
+    }
+    await this.switchLine(s, old.address, old.baud);
+    const back = await this.answersPoll(s);
+    const where = `address ${old.address}, ${old.baud} baud`;
+    return {
+      ok: false,
+      detail: `reader did not answer at address ${address}, ${baud} baud after COMSET; ${back ? `it still answers at ${where} (unchanged)` : `no answer at the old ${where} either; the bus stays there`}`,
+    };
+  }
+
+  private async switchLine(s: ReaderSession, address: number, baud: number): Promise<void> {
+    s.address = address;
+    if (baud === this.baud) return;
+    this.baud = baud;
+    await this.port?.setBaudRate(baud);
+  }
+
+  /** One POLL through the reader's queue; any reply (even NAK) means it is there. */
+  private async answersPoll(s: ReaderSession): Promise<boolean> {
+    const reply = s.enqueue({ type: 'POLL' });
+    this.scheduler?.poke();
+    return (await reply) !== undefined;
   }
 }
 

@@ -32,6 +32,8 @@ export interface PdOptions {
   /** PDCAP function 8 (text output). */
   text?: boolean;
   serial?: number;
+  /** Answer osdp_COMSET with osdp_COM but keep the old address and baud (a PD that did not switch). */
+  ignoreComset?: boolean;
 }
 
 export interface ReceivedCommand {
@@ -63,6 +65,9 @@ export class OsdpPd {
   scbk?: Buffer;
   installMode: boolean;
   silent = false;
+  /** Speed of the last applied COMSET, recorded only: a pty has no line timing, and a speed change
+   *  there (serialport: TCIOFLUSH) can discard the COM reply before socat has copied it. */
+  baud?: number;
   /** Answer the next N commands with BUSY. */
   busyNext = 0;
   readonly received: ReceivedCommand[] = [];
@@ -172,7 +177,8 @@ export class OsdpPd {
     this.received.push({ cmd, secure });
     const r = this.answer(cmd, secure);
     const out = this.reply(frame, r, secure, secure && this.opts.scs15Quirk && ['LSTATR', 'ISTATR', 'OSTATR'].includes(r.type) && cmd.type !== 'POLL');
-    if (cmd.type === 'COMSET') this.address = cmd.address; // §6.14: switch after the COM reply
+    // §6.14: switch after the COM reply (encoded above at the old address).
+    if (cmd.type === 'COMSET' && !this.opts.ignoreComset) [this.address, this.baud] = [cmd.address, cmd.baud];
     return out;
   }
 
