@@ -130,12 +130,15 @@ export class Forwarder {
     return true;
   }
 
-  status(): ForwarderStatus {
-    let backlog = 0;
-    try {
-      backlog = this.o.spool.stats(this.clock.now()).unsent;
-    } catch {
-      backlog = -1;
+  /** `knownBacklog`: the unsent count when the caller has just read it (saves a COUNT). */
+  status(knownBacklog?: number): ForwarderStatus {
+    let backlog = knownBacklog ?? 0;
+    if (knownBacklog === undefined) {
+      try {
+        backlog = this.o.spool.stats(this.clock.now()).unsent;
+      } catch {
+        backlog = -1;
+      }
     }
     return {
       connected: this.connected,
@@ -431,7 +434,10 @@ export class Forwarder {
     } catch (err) {
       agent = { healthError: (err as Error).message };
     }
-    client.publish(this.topics.health, JSON.stringify({ ...agent, forward: this.status() }), QOS1, this.ignoreErr);
+    // The agent's snapshot has just counted the spool; reuse its unsent count.
+    const unsent = (agent.spool as { unsent?: unknown } | undefined)?.unsent;
+    const forward = this.status(typeof unsent === 'number' ? unsent : undefined);
+    client.publish(this.topics.health, JSON.stringify({ ...agent, forward }), QOS1, this.ignoreErr);
   }
 
   private readonly ignoreErr = (): void => {};

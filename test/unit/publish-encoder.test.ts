@@ -114,3 +114,9 @@ test('installPublishEncoder: known property objects take the one-write path, oth
   assert.deepEqual(fallbacks.map((p) => p.cmd), ['publish', 'subscribe']);
   assert.equal(installPublishEncoder({ stream } as unknown as MqttClient, true, known), false, 'no _writePacket: nothing installed');
 });
+
+test('the installed mqtt.js still has the _writePacket the encoder wraps (an upgrade that drops it fails here)', async () => {
+  const { MqttClient } = await import('mqtt');
+  const proto = MqttClient.prototype as unknown as { _writePacket?: unknown };
+  assert.equal(typeof proto._writePacket, 'function');
+});
