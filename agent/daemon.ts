@@ -113,6 +113,8 @@ export class Daemon {
       resumed: head && !reason ? { epoch: head.epoch, seq: head.seq } : null,
       drivers: drivers.map((d) => `${d.kind}:${d.id}`),
     });
+    // Accepted events the spool could not keep whole are declared, never skipped silently.
+    if (opened.info.lostPayloads) this.pipeline.onDropped(opened.info.lostPayloads, 'payload-missing');
     this.pipeline.startTimers();
     if (c.correlate.enabled) {
       const corr = createCorrelator({

@@ -24,6 +24,12 @@ export interface PipelineOptions {
   overflowCoalesceMs?: number;
 }
 
+/**
+ * Why unsent events left the spool undelivered: `quota` (eviction, DESIGN §5) or
+ * `payload-missing` (rows found at start without their payload, SqliteSpool.removeOrphans).
+ */
+export type DropReason = 'quota' | 'payload-missing';
+
 /** Keeps one overflow event well under typical broker message limits (~40 bytes a range). */
 export const OVERFLOW_RANGES_PER_EVENT = 256;
 
@@ -54,7 +60,7 @@ export class Pipeline {
   private readonly listeners: EventListener[] = [];
   private depth = 0;
   private closed = false;
-  private readonly pendingDrops: DroppedRange[] = [];
+  private readonly pendingDrops = new Map<DropReason, DroppedRange[]>();
   private lastOverflowAt = 0;
   private overflowTimer: NodeJS.Timeout | undefined;
   private readonly overflowCoalesceMs: number;
@@ -85,7 +91,7 @@ export class Pipeline {
   }
 
   get hasPendingDrops(): boolean {
-    return this.pendingDrops.length > 0;
+    return this.pendingDrops.size > 0;
   }
 
   /** Agent-originated event (start, stop, config, command results). Allowed after close(): shutdown records. */
@@ -108,16 +114,19 @@ export class Pipeline {
   }
 
   /**
-   * Called by the spool writer after a commit that evicted unsent events for quota.
+   * Called by the spool writer after a commit that evicted unsent events for quota, and
+   * by the daemon at start for events the spool found without a payload (`reason`).
    * The overflow event is itself evidence-class, so the spool keeps it over what it
    * dropped. Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
    * that sustained pressure — where each announcement may itself push out more rows —
    * cannot turn into a stream of overflow events; long lists are split into several
    * events of at most OVERFLOW_RANGES_PER_EVENT exact ranges each.
    */
-  onDropped(ranges: DroppedRange[]): void {
+  onDropped(ranges: DroppedRange[], reason: DropReason = 'quota'): void {
     if (ranges.length === 0) return;
-    this.pendingDrops.push(...ranges);
+    const pending = this.pendingDrops.get(reason) ?? [];
+    pending.push(...ranges);
+    this.pendingDrops.set(reason, pending);
     if (this.closed) return;
     const wait = this.lastOverflowAt + this.overflowCoalesceMs - Date.now();
     if (wait <= 0) this.announceDrops();
@@ -128,16 +137,21 @@ export class Pipeline {
   announceDrops(): void {
     clearTimeout(this.overflowTimer);
     this.overflowTimer = undefined;
-    if (this.pendingDrops.length === 0) return;
-    const ranges = mergeDropped(this.pendingDrops.splice(0));
+    if (this.pendingDrops.size === 0) return;
     this.lastOverflowAt = Date.now();
+    const all = [...this.pendingDrops];
+    this.pendingDrops.clear();
+    for (const [reason, pending] of all) this.announce(reason, mergeDropped(pending));
+  }
+
+  private announce(reason: DropReason, ranges: DroppedRange[]): void {
     const count = ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
-    this.o.log.error({ ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, 'spool over quota: unsent events dropped');
+    this.o.log.error({ reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, reason === 'quota' ? 'spool over quota: unsent events dropped' : 'unsent events lost from the spool');
     for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) {
       const part = ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT);
       this.counters.overflowEvents += 1;
       this.system('system.spool.overflow', 'alarm', {
-        reason: 'quota',
+        reason,
         count: part.reduce((n, r) => n + (r.to - r.from + 1), 0),
         part: Math.floor(i / OVERFLOW_RANGES_PER_EVENT) + 1,
         parts: Math.ceil(ranges.length / OVERFLOW_RANGES_PER_EVENT),

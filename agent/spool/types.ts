@@ -79,4 +79,6 @@ export interface SpoolOpenInfo {
   movedAside?: string;
   /** Why a new epoch must begin (fresh, corrupt), or undefined to continue the head. */
   resetReason?: 'fresh' | 'corrupt';
+  /** Unsent events found without their payload row and removed (SqliteSpool.removeOrphans). */
+  lostPayloads?: DroppedRange[];
 }

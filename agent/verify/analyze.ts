@@ -128,7 +128,7 @@ export function analyzeGroup(g: Group, strict: boolean): ChainReport {
   let declaredDropped = 0;
   for (const r of declared) {
     declaredDropped += rangeLen(r);
-    f.push({ kind: 'declared-drop', level: 'info', seq: r.from, to: r.to, count: rangeLen(r), detail: `${fmtRange(r)} dropped by the spool quota (declared by system.spool.overflow)` });
+    f.push({ kind: 'declared-drop', level: 'info', seq: r.from, to: r.to, count: rangeLen(r), detail: `${fmtRange(r)} left the spool undelivered (declared by system.spool.overflow)` });
   }
   if (g.duplicates > 0) {
     f.push({ kind: 'duplicate', level: 'info', seq: g.firstDupSeq, count: g.duplicates, detail: `${g.duplicates} exact re-deliver${g.duplicates === 1 ? 'y' : 'ies'} deduplicated (first at seq ${g.firstDupSeq})` });

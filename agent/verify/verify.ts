@@ -193,7 +193,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       else {
         const epoch = k.split(SEP)[2];
         for (const r of slot.ranges) {
-          slot.at.findings.push({ kind: 'declared-drop', level: 'info', seq: r.from, to: r.to, count: r.to - r.from + 1, epoch, detail: `epoch ${epoch} seqs ${r.from}–${r.to} dropped by the spool quota (declared; epoch not in input)` });
+          slot.at.findings.push({ kind: 'declared-drop', level: 'info', seq: r.from, to: r.to, count: r.to - r.from + 1, epoch, detail: `epoch ${epoch} seqs ${r.from}–${r.to} left the spool undelivered (declared; epoch not in input)` });
         }
       }
     }

@@ -8,7 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { tempDir } from '../helpers/chain.js';
-import { allSpoolRows, spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
+import Database from 'better-sqlite3';
+import { allSpoolRows, gatewayPubkey, spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
+import { verifyEvents } from '../../agent/verify/index.js';
+import { validateObservationData } from '../helpers/event-schema.js';
 import { waitFor } from '../helpers/mqtt-probe.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { keyFilePath } from '../../agent/chain/keys.js';
@@ -104,4 +107,33 @@ test('a corrupt spool at start: moved aside (kept), a new epoch announced with t
   assert.match(String(epoch.data.movedAside), /spool\.db\.corrupt-/);
   assert.notEqual(epoch.epoch, JSON.parse(before[0].payload).body.epoch);
   assert.ok(readdirSync(join(dir, 'state')).some((f) => f.startsWith('spool.db.corrupt-')), 'the corrupt file is kept');
+});
+
+test('an unsent event whose payload row was deleted: removed at start, declared by a signed overflow event, verifier clean', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const file = writeDaemonConfig(dir, { mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } });
+  await runOnce(file); // no broker: everything stays unsent
+  const spool = join(dir, 'state', 'spool.db');
+  const start = allSpoolRows(spool).find((r) => r.type === 'system.agent.start');
+  assert.ok(start, 'an agent.start row');
+  const lost = JSON.parse(start.payload).body as { epoch: string; seq: number };
+  const db = new Database(spool);
+  db.prepare('DELETE FROM payloads WHERE rowid = ?').run(start.rowid);
+  db.close();
+
+  const second = spawnDaemon(file);
+  await second.waitLog(/gatewarden running/);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0);
+  assert.match(second.out(), /events without their payload row removed/);
+  const rows = allSpoolRows(spool);
+  assert.ok(!rows.some((r) => r.rowid === start.rowid), 'the orphan row is gone');
+  const overflow = bodies(spool, 'system.spool.overflow');
+  assert.equal(overflow.length, 1);
+  assert.equal(overflow[0].data.reason, 'payload-missing');
+  assert.deepEqual(overflow[0].data.dropped, [{ epoch: lost.epoch, from: lost.seq, to: lost.seq }]);
+  assert.equal(validateObservationData('system.spool.overflow', overflow[0].data), null, 'data matches docs/events.schema.json');
+  const report = verifyEvents(rows.map((r) => r.payload), { pubkeys: [gatewayPubkey(join(dir, 'state'))] });
+  assert.equal(report.ok, true, JSON.stringify(report.chains.flatMap((c) => c.findings).slice(0, 5)));
+  assert.equal(report.chains[0].declaredDropped, 1);
 });
