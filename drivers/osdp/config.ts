@@ -46,7 +46,7 @@ export const readerSchema = z
     /** Never accept plaintext from this reader. Default: true when a key or install mode is set. */
     secureRequired: z.boolean().optional(),
     door: doorSchema.optional(),
-    /** KEYPAD digits are secrets: send a SHA-256 hash, only the length, or nothing. */
+    /** KEYPAD digits are secrets: send an HMAC keyed by the gateway's PIN key, only the length, or nothing. */
     pinPolicy: z.enum(['hash', 'length', 'none']).default('length'),
   })
   .refine((r) => !(r.secureRequired === true && !r.scbk && !r.install), {

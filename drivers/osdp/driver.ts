@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 // The OSDP control-panel driver (DESIGN §3): one instance = one bus (serial port) with its
 // readers. Layers: transport (BytePort) → phy (Deframer, frames) → cp (ReaderSession,
 // BusScheduler, Secure Channel policy) → this file (seam: start/stop/health/diagnose/command).
 import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ZodError } from 'zod';
 import type { JsonObject } from '../../agent/events/types.js';
 import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
@@ -14,6 +14,7 @@ import { buildCommand, COMMAND_NAMES, type OsdpCommandName } from './commands.js
 import type { OsdpConfig } from './config.js';
 import { OsdpBus } from './cp/bus.js';
 import { KeyStore } from './cp/key-store.js';
+import { loadOrCreatePinKey } from './cp/pin-key.js';
 import { identityInfo, ReaderEvents } from './cp/reader-events.js';
 import { ReaderSession } from './cp/reader.js';
 import { BusScheduler } from './cp/scheduler.js';
@@ -52,8 +53,9 @@ export class OsdpDriver implements Driver {
     const emit = (o: Parameters<DriverContext['emit']>[0]): void => {
       if (!this.stopped) this.ctx.emit(o);
     };
+    const pinKey = this.cfg.readers.some((rc) => rc.pinPolicy === 'hash') ? loadOrCreatePinKey(join(this.ctx.stateDir, 'osdp-pin.key')) : undefined;
     this.readers = this.cfg.readers.map((rc) => {
-      const events = new ReaderEvents(this.cfg.id, rc, formats, emit, this.ctx.clock);
+      const events = new ReaderEvents(this.cfg.id, rc, formats, emit, this.ctx.clock, pinKey);
       const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
       return { session, events };
     });

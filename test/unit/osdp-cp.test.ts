@@ -2,10 +2,15 @@
 // card data from RAW, door logic (forced / granted / held), command argument checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildCommand } from '../../drivers/osdp/commands.js';
 import { osdpConfigSchema } from '../../drivers/osdp/config.js';
 import { keypadData, rawCardData } from '../../drivers/osdp/cp/card.js';
 import { DoorMonitor } from '../../drivers/osdp/cp/door.js';
+import { loadOrCreatePinKey } from '../../drivers/osdp/cp/pin-key.js';
 import { bitsToRawBytes } from '../../drivers/wiegand/raw-bits.js';
 import { encodeWiegand } from '../../drivers/wiegand/formats.js';
 
@@ -22,15 +27,32 @@ test('config: defaults and path-naming errors', () => {
   assert.ok(paths.includes('readers.2.address'), 'duplicate address');
 });
 
-test('keypad: hash / length / none never carry digits', () => {
+test('keypad: hash / length / none never carry digits; hash is keyed (HMAC), not a reversible digest', () => {
   const keys = Buffer.from('4711\r', 'latin1');
-  const h = keypadData(keys, 'hash', 'bus/r');
+  const key = Buffer.alloc(32, 7);
+  const h = keypadData(keys, 'hash', key);
   assert.equal(h.length, 5);
-  assert.match(String(h.sha256), /^[A-Za-z0-9_-]{43}$/);
-  assert.notEqual(keypadData(keys, 'hash', 'bus/other').sha256, h.sha256, 'salted per reader');
-  assert.deepEqual(keypadData(keys, 'length', 'x'), { policy: 'length', length: 5 });
-  assert.deepEqual(keypadData(keys, 'none', 'x'), { policy: 'none' });
+  assert.match(String(h.hmac), /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(h.hmac, createHmac('sha256', key).update('4711#').digest('base64url'));
+  assert.equal(keypadData(keys, 'hash', key).hmac, h.hmac, 'same PIN, same key: comparable');
+  assert.notEqual(keypadData(keys, 'hash', Buffer.alloc(32, 8)).hmac, h.hmac, 'another gateway key: unrelated');
+  assert.notEqual(h.hmac, createHash('sha256').update('4711#').digest('base64url'), 'not the plain digest');
+  assert.throws(() => keypadData(keys, 'hash'), /needs the gateway PIN key/);
+  assert.deepEqual(keypadData(keys, 'length'), { policy: 'length', length: 5 });
+  assert.deepEqual(keypadData(keys, 'none'), { policy: 'none' });
   assert.ok(!JSON.stringify(h).includes('4711'));
+});
+
+test('keypad PIN key: created 0600 once, reused, refused when group/world-readable', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-pin-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'state', 'osdp-pin.key');
+  const k1 = loadOrCreatePinKey(file);
+  assert.equal(k1.length, 32);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(loadOrCreatePinKey(file), k1, 'the same key on the next start');
+  chmodSync(file, 0o644);
+  assert.throws(() => loadOrCreatePinKey(file), /readable by group\/others \(mode 0644\).*chmod 600/);
 });
 
 test('card data: RAW decoded, ambiguous 37-bit listed, unknown length kept raw', () => {

@@ -3,7 +3,7 @@
 // format when the length is ambiguous and never guesses an unknown length.
 // KEYPAD digits are secrets: only what the PIN policy allows leaves this file, and the
 // digits are never logged.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { JsonObject } from '../../../agent/events/types.js';
 import { decodeWiegand, type WiegandFormat } from '../../wiegand/formats.js';
 import { keypadText } from '../proto/replies.js';
@@ -37,15 +37,18 @@ export function fmtCardData(fmt: { text: string; direction: number }): JsonObjec
   return { format: 'osdp-fmt', text: fmt.text, cardNumber: numeric ? Number(fmt.text) : null, facility: null, bitCount: null, parityOk: null, direction: fmt.direction };
 }
 
-/** Data of access.keypad under the configured PIN policy. `salt` scopes the hash (reader). */
-export function keypadData(keys: Buffer, policy: PinPolicy, salt: string): JsonObject {
+/**
+ * Data of access.keypad under the configured PIN policy. `hash` needs the gateway's PIN key
+ * (./pin-key.ts): `hmac` = HMAC-SHA256(key, digits), comparable across this gateway's
+ * readers, not reversible without the key.
+ */
+export function keypadData(keys: Buffer, policy: PinPolicy, pinKey?: Buffer): JsonObject {
   const data: JsonObject = { policy };
   if (policy === 'none') return data;
   data.length = keys.length;
   if (policy === 'hash') {
-    // A short PIN hash is pseudonymous, not secret against brute force: it lets the platform
-    // compare entries without holding digits.
-    data.sha256 = createHash('sha256').update(`${salt}:`).update(keypadText(keys)).digest('base64url');
+    if (!pinKey) throw new Error('pinPolicy hash needs the gateway PIN key');
+    data.hmac = createHmac('sha256', pinKey).update(keypadText(keys)).digest('base64url');
   }
   return data;
 }

@@ -47,6 +47,8 @@ export class ReaderEvents {
     private readonly formats: readonly WiegandFormat[],
     private readonly emitObs: (o: Observation) => void,
     private readonly clock: Clock,
+    /** The gateway's keypad PIN key; required when this reader's pinPolicy is `hash`. */
+    private readonly pinKey?: Buffer,
   ) {
     this.view = { address: cfg.address };
     if (cfg.door) this.door = new DoorMonitor(cfg.door, (type, sev, data) => this.emit(type, sev, data));
@@ -96,7 +98,7 @@ export class ReaderEvents {
         this.emit('access.card.read', 'info', { ...fmtCardData(reply), readerNumber: reply.reader, secure: r.secure });
         break;
       case 'KEYPAD':
-        this.emit('access.keypad', 'info', { ...keypadData(reply.keys, this.cfg.pinPolicy, `${this.busId}/${this.cfg.id}`), readerNumber: reply.reader });
+        this.emit('access.keypad', 'info', { ...keypadData(reply.keys, this.cfg.pinPolicy, this.pinKey), readerNumber: reply.reader });
         break;
       case 'LSTATR':
         if (reply.tamper !== this.tamper && (this.tamper !== undefined || reply.tamper !== 0)) {
