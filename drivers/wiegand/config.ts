@@ -1,7 +1,7 @@
 // Config of one Wiegand-to-serial converter (`drivers.wiegand[i]`): one serial port, one
 // reader behind it. Defaults live here and nowhere else (STYLE practice 7).
 import { z } from 'zod';
-import { idString } from '../../config/schema.js';
+import { backoffSchema, idString } from '../../config/schema.js';
 import { customFormatSchema } from '../osdp/config.js';
 import { compilePattern } from './lines.js';
 
@@ -19,6 +19,8 @@ export const wiegandConfigSchema = z
     formats: z.array(customFormatSchema).default([]),
     /** Longest accepted line; longer input is discarded as noise (counted). */
     maxLineLength: z.number().int().min(16).max(4096).default(512),
+    /** Reopening the converter's port after it was lost (full-jitter backoff). */
+    reconnect: backoffSchema(1000, 30_000),
   })
   .superRefine((c, ctx) => {
     if (c.lineFormat !== 'regex') return;

@@ -1,7 +1,11 @@
 // Wiegand-to-serial converter driver (DESIGN §3): reads lines from the converter's port,
 // parses them (./lines.ts) and decodes the bits (./formats.ts) → access.card.read. Raw bits
 // are always kept; unknown lengths are reported raw (format 'unknown'), never guessed.
+// Wiegand has no reply channel, so the reader itself cannot be supervised; what can be is
+// the converter's port: losing it (USB converter unplugged, cable cut) is announced as
+// access.reader.offline and the port is reopened with backoff until it is back (online).
 import { accessSync, constants, statSync } from 'node:fs';
+import { Backoff } from '../../agent/backoff.js';
 import type { JsonObject } from '../../agent/events/types.js';
 import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
@@ -20,6 +24,8 @@ export class WiegandDriver implements Driver {
   private readonly counters = { lines: 0, reads: 0, unparsed: 0, parityErrors: 0, unknownLength: 0, overlong: 0 };
   private readonly formats: WiegandFormat[];
   private readonly pattern?: RegExp;
+  private readonly backoff: Backoff;
+  private reopenTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly cfg: WiegandConfig,
@@ -27,20 +33,58 @@ export class WiegandDriver implements Driver {
   ) {
     this.formats = cfg.formats.map((f, i) => defineWiegandFormat(f, `formats[${i}]`));
     if (cfg.pattern) this.pattern = compilePattern(cfg.pattern);
+    this.backoff = new Backoff(cfg.reconnect);
   }
 
   async start(): Promise<void> {
-    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
-    this.port = port;
-    port.onData((chunk) => this.onData(chunk));
-    port.onClose((err) => {
-      if (!this.stopped && err) this.ctx.reportError(new Error(`${this.cfg.port}: line lost (${err.message})`));
-    });
+    await this.open();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.reopenTimer);
     await this.port?.close().catch(() => undefined);
+  }
+
+  private async open(): Promise<void> {
+    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
+    if (this.stopped) {
+      await port.close().catch(() => undefined);
+      return;
+    }
+    this.port = port;
+    this.buf = '';
+    port.onData((chunk) => this.onData(chunk));
+    port.onClose((err) => this.onPortClosed(port, err));
+    this.emitState('access.reader.online', 'notice', {});
+  }
+
+  /** Any close we did not ask for is a lost line (serialport reports unplugging with an error). */
+  private onPortClosed(port: BytePort, err?: Error): void {
+    if (this.stopped || port !== this.port) return;
+    const why = err ? err.message : 'closed';
+    this.ctx.reportError(new Error(`${this.cfg.port}: line lost (${why}); reopening`));
+    this.emitState('access.reader.offline', 'warning', { reason: `serial port lost: ${why}` });
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
+    if (this.stopped || this.reopenTimer) return;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.stopped) return;
+      this.open().then(
+        () => this.backoff.reset(),
+        (err: Error) => {
+          this.ctx.log.debug({ port: this.cfg.port, err: err.message }, 'wiegand converter port still unavailable');
+          this.scheduleReopen();
+        },
+      );
+    }, this.backoff.next());
+  }
+
+  private emitState(type: 'access.reader.online' | 'access.reader.offline', severity: 'notice' | 'warning', extra: JsonObject): void {
+    this.ctx.emit({ type, severity, device: this.cfg.id, data: { reader: this.cfg.id, via: 'wiegand-serial', port: this.cfg.port, ...extra }, src: { port: this.cfg.port } });
   }
 
   private onData(chunk: Buffer): void {

@@ -2,6 +2,7 @@
 // format and a configured regex become access.card.read; noise lines are counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { SerialBytePort } from '../../drivers/transport/serial.js';
 import { wiegandConfigSchema } from '../../drivers/wiegand/config.js';
 import { WiegandDriver } from '../../drivers/wiegand/driver.js';
@@ -61,4 +62,48 @@ test('parseLine: built-in formats', () => {
   assert.equal(parseLine('4 0xff', 'hex'), undefined, 'value wider than the bit count');
   assert.deepEqual(parseLine(' 5/6 ', 'decimal'), { kind: 'decoded', fc: 5, cn: 6 });
   assert.equal(parseLine('0101', 'decimal'), undefined);
+});
+
+test('converter unplugged and back: offline, reopened with backoff, online, reads again', async (t) => {
+  const pty = await openPtyPair();
+  let board = new SerialBytePort({ path: pty.b, baudRate: 9600 });
+  const c = collectingContext();
+  const driver = new WiegandDriver(wiegandConfigSchema.parse({ id: 'gate-u', port: pty.a, reconnect: { minMs: 50, maxMs: 400 } }), c.ctx);
+  let again: Awaited<ReturnType<typeof openPtyPair>> | undefined;
+  t.after(async () => {
+    await driver.stop();
+    await board.close().catch(() => undefined);
+    await again?.close();
+    await pty.close();
+    rmSync(pty.dir, { recursive: true, force: true });
+  });
+  await board.open();
+  await driver.start();
+  await waitUntil(() => c.of('access.reader.online').length === 1 || null, 'online at start');
+  const bits = encodeWiegand('H10301', { fc: 1, cn: 42 });
+  await board.write(Buffer.from(`${bits}\n`, 'latin1'));
+  await waitUntil(() => c.of('access.card.read').length === 1 || null, 'first read');
+
+  await board.close();
+  await pty.close(); // the converter's USB link vanishes
+  const off = await waitUntil(() => c.of('access.reader.offline')[0], 'offline after unplug');
+  assert.equal(off.severity, 'warning');
+  assert.match(String(off.data.reason), /^serial port lost/);
+  assert.equal(off.data.via, 'wiegand-serial');
+  assert.equal(driver.health()[0].state, 'offline');
+
+  again = await openPtyPair({ dir: pty.dir });
+  board = new SerialBytePort({ path: again.b, baudRate: 9600 });
+  await board.open();
+  await waitUntil(() => c.of('access.reader.online').length === 2 || null, 'online after re-plug', 20_000);
+  await board.write(Buffer.from(`${encodeWiegand('H10301', { fc: 1, cn: 43 })}\n`, 'latin1'));
+  const second = await waitUntil(() => c.of('access.card.read')[1], 'a read after re-plug');
+  assert.equal(second.data.cardNumber, 43);
+  assert.deepEqual(
+    c.events.filter((o) => o.type.startsWith('access.reader.')).map((o) => o.type),
+    ['access.reader.online', 'access.reader.offline', 'access.reader.online'],
+  );
+  assert.equal(driver.health()[0].state, 'online');
+  assert.equal(c.errors.length, 1, 'the loss reported once through ctx.reportError');
+  assert.deepEqual(c.schemaErrors, []);
 });
