@@ -19,36 +19,13 @@ import { toSpoolRow, type RawRow } from '../../agent/spool/schema.js';
 import { openSpoolReadOnly, openSqliteSpool, rowBytes, type SqliteSpool } from '../../agent/spool/sqlite-spool.js';
 import type { SpoolRow } from '../../agent/spool/types.js';
 import { sealMany, tempDir, testChain, testKeys } from '../helpers/chain.js';
+import { V1_DDL } from '../helpers/spool-v1.js';
 
 const KEYS_DIR = tempDir('gw-spool-mig-keys-');
 const KEYS = testKeys(KEYS_DIR);
 after(() => rmSync(KEYS_DIR, { recursive: true, force: true }));
 const newChain = (head: ChainHead | null = null): Chain => testChain({ keys: KEYS, head });
 
-/** agent/spool/schema.ts DDL at SCHEMA_VERSION 1, verbatim (the payload inline). */
-const V1_DDL = `
-CREATE TABLE IF NOT EXISTS events (
-  rowid       INTEGER PRIMARY KEY,
-  epoch       TEXT    NOT NULL,
-  seq         INTEGER NOT NULL,
-  type        TEXT    NOT NULL,
-  family      TEXT    NOT NULL,
-  severity    INTEGER NOT NULL,
-  evidence    INTEGER NOT NULL,
-  accepted_at INTEGER NOT NULL,
-  bytes       INTEGER NOT NULL,
-  payload     TEXT    NOT NULL,
-  sent_at     INTEGER
-);
-CREATE INDEX IF NOT EXISTS events_unsent ON events(rowid) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS events_evict ON events(evidence, severity, rowid) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS events_sent ON events(sent_at, rowid) WHERE sent_at IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS events_seq ON events(epoch, seq);
-CREATE TABLE IF NOT EXISTS meta (
-  k TEXT PRIMARY KEY,
-  v TEXT NOT NULL
-) WITHOUT ROWID;
-`;
 /** v1's row columns and per-row quota overhead. */
 const V1_ROW_COLUMNS = 'rowid, epoch, seq, family, type, severity, payload, accepted_at, sent_at';
 const V1_OVERHEAD = 128;
