@@ -85,16 +85,28 @@ export const discoverModbus: Runner = async (o) => {
   };
 };
 
+/**
+ * WS-Discovery (ONVIF Core §7): by default a multicast Probe to 239.255.255.250:3702 on the
+ * LAN. `--address` sends it to one host instead (a camera on another subnet, or a loopback
+ * test peer), `--wsd-port` changes the UDP port (port-forwarded cameras, tests).
+ */
 export const discoverCameras: Runner = async (o) => {
   const mod = await optionalModule('onvif', ['discover', 'discovery']);
   const fn = mod?.discoverCameras as ((opts: Record<string, unknown>) => Promise<Array<Record<string, unknown>>>) | undefined;
   if (!fn) return { lines: ['camera discovery is not available in this build'] };
+  const wsdPort = o.wsdPort !== undefined ? Number(o.wsdPort) : undefined;
+  if (wsdPort !== undefined && !(Number.isInteger(wsdPort) && wsdPort > 0 && wsdPort < 65536)) throw new Error(`--wsd-port: expected a UDP port (got ${String(o.wsdPort)})`);
+  const timeoutMs = o.timeout !== undefined ? Number(o.timeout) : undefined;
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new Error(`--timeout: expected milliseconds (got ${String(o.timeout)})`);
   progress('WS-Discovery probe…');
-  const found = await fn({ sweep: o.sweep, timeoutMs: o.timeout ? Number(o.timeout) : undefined });
+  const found = await fn({ sweep: o.sweep, timeoutMs, address: o.address, port: wsdPort });
   process.stderr.write('\n');
   const snippetFn = mod?.configSnippet as ((f: unknown[], x: Record<string, unknown>) => { config: Record<string, unknown> }) | undefined;
+  const xaddrs = (c: Record<string, unknown>): string => (Array.isArray(c.xaddrs) ? c.xaddrs.map(String).join(' ') : '');
   return {
-    lines: found.length ? found.map((c) => `${String(c.host)}:${String(c.port)}  ${String(c.name ?? '?')}  ${String(c.hardware ?? '')}`) : ['no camera answered (multicast blocked? try --sweep 192.168.1.0/24)'],
+    lines: found.length
+      ? found.map((c) => `${String(c.host)}:${String(c.port)}  ${String(c.name ?? '?')}  ${String(c.hardware ?? '')}  ${xaddrs(c)}`.replace(/ {3,}/g, '  ').trim())
+      : ['no camera answered (multicast blocked? try --sweep 192.168.1.0/24 or --address <camera ip>)'],
     snippet: found.length && snippetFn ? { kind: 'onvif', instances: [snippetFn(found, {}).config] } : undefined,
   };
 };
@@ -170,6 +182,8 @@ export function registerDiscover(program: Command): void {
     .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean }) => finish(await discoverModbus(o), o));
   common(d.command('cameras').description('ONVIF cameras by WS-Discovery (optionally a subnet sweep)'))
     .option('--sweep <cidr>', 'also probe every host of this IPv4 subnet')
+    .option('--address <ip>', 'send the probe to this host instead of the multicast group')
+    .option('--wsd-port <n>', 'WS-Discovery UDP port (default 3702)')
     .option('--timeout <ms>', 'how long to listen')
     .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean }) => finish(await discoverCameras(o), o));
   common(d.command('osdp').description('OSDP readers on an RS-485 bus (address scan at common bauds)'))

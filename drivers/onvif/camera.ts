@@ -14,8 +14,17 @@ import type { CameraConfig, OnvifConfig } from './config.js';
 import { EventNormaliser } from './events.js';
 import { SoapFault } from './soap.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
+import { describeTls, tlsPolicy, type TlsPolicy } from './tls.js';
 import { XmlSecurityError } from './xml.js';
 import { join } from 'node:path';
+
+/** What the driver instance shares with its sessions. */
+export interface SessionHooks {
+  /** Directory for this instance's images (`<dir>/<camera>/…`). */
+  snapshotDir?: string;
+  /** Called after each image written (retention runs; never awaited). */
+  afterSnapshot?: () => void;
+}
 
 export class AuthFailedError extends Error {
   override readonly name = 'AuthFailedError';
@@ -33,6 +42,8 @@ export interface CameraCounters {
   refusedResponses: number;
   snapshots: number;
   snapshotErrors: number;
+  /** Images of this camera deleted by snapshot retention. */
+  snapshotsPruned: number;
 }
 
 /** Sleep that ends early (without throwing) when `signal` aborts. */
@@ -61,8 +72,10 @@ export class CameraSession {
   offsetMs: number | null = null;
   loginOk: boolean | null = null;
   readonly client: OnvifClient;
+  /** Certificate policy for https cameras; null for http. */
+  readonly tls: TlsPolicy | null;
   private readonly c: Omit<CameraCounters, 'requests' | 'faults'> = {
-    authFailures: 0, pulls: 0, events: 0, resubscribes: 0, renewals: 0, reconnects: 0, refusedResponses: 0, snapshots: 0, snapshotErrors: 0,
+    authFailures: 0, pulls: 0, events: 0, resubscribes: 0, renewals: 0, reconnects: 0, refusedResponses: 0, snapshots: 0, snapshotErrors: 0, snapshotsPruned: 0,
   };
   private readonly normaliser = new EventNormaliser();
   private readonly abort = new AbortController();
@@ -76,9 +89,11 @@ export class CameraSession {
     readonly cam: CameraConfig,
     private readonly cfg: OnvifConfig,
     private readonly ctx: DriverContext,
+    private readonly hooks: SessionHooks = {},
   ) {
+    this.tls = cam.scheme === 'https' ? tlsPolicy(cam.id, cam.tls) : null;
     this.client = new OnvifClient({
-      host: cam.host, port: cam.port, username: cam.username, password: cam.password, devicePath: cam.devicePath,
+      host: cam.host, port: cam.port, scheme: cam.scheme, ...(this.tls ? { tls: this.tls } : {}), username: cam.username, password: cam.password, devicePath: cam.devicePath,
       timeoutMs: cfg.requestTimeoutMs, maxResponseBytes: cfg.maxResponseBytes, now: () => ctx.clock.now(),
     });
     ctx.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
@@ -93,7 +108,20 @@ export class CameraSession {
   }
 
   start(): void {
+    if (this.tls?.insecure && !this.running) {
+      this.ctx.log.warn(
+        { device: this.cam.id, host: this.cam.host, port: this.cam.port },
+        `camera ${this.cam.id}: tls.insecure is set — its certificate is NOT verified, anyone on the path can impersonate it; pin it with tls.certSha256 instead`,
+      );
+    } else if (this.tls && !this.running) {
+      this.ctx.log.info({ device: this.cam.id, tls: describeTls(this.tls) }, 'camera over https');
+    }
     this.running ??= this.loop();
+  }
+
+  /** Retention deleted `n` of this camera's images. */
+  notePruned(n: number): void {
+    this.c.snapshotsPruned += n;
   }
 
   /** Stop pulling, emit nothing more, then unsubscribe (best effort, bounded). */
@@ -213,7 +241,11 @@ export class CameraSession {
     }
     this.profileToken = token;
     this.streamUri = this.client.rehost(await this.client.getStreamUri(token, signal).catch(() => ''));
-    this.snapshotUri = this.client.rehost(await this.client.getSnapshotUri(token, signal).catch(() => ''));
+    const rawSnapshot = await this.client.getSnapshotUri(token, signal).catch(() => '');
+    this.snapshotUri = this.client.snapshotUrl(rawSnapshot);
+    if (rawSnapshot.startsWith('http:') && this.snapshotUri.startsWith('https:')) {
+      this.ctx.log.info({ device: this.cam.id, advertised: rawSnapshot.replace(/\/\/[^@/]*@/, '//'), used: this.snapshotUri }, 'http snapshot URI of an https camera moved onto the device service origin');
+    }
     await this.subscribe();
     this.seen();
     const was = this.state;
@@ -311,9 +343,11 @@ export class CameraSession {
     try {
       const s = await takeSnapshot({
         url: this.snapshotUri, username: this.cam.username, password: this.cam.password, maxBytes: this.cfg.snapshot.maxBytes,
-        timeoutMs: this.cfg.snapshot.timeoutMs, dir: join(this.cfg.snapshot.dir ?? join(this.ctx.stateDir, 'snapshots'), this.cam.id), now: () => this.ctx.clock.now(), signal: this.abort.signal,
+        timeoutMs: this.cfg.snapshot.timeoutMs, dir: join(this.hooks.snapshotDir ?? this.cfg.snapshot.dir ?? join(this.ctx.stateDir, 'snapshots'), this.cam.id),
+        now: () => this.ctx.clock.now(), signal: this.abort.signal, ...(this.tls ? { tls: this.tls } : {}),
       });
       this.c.snapshots += 1;
+      this.hooks.afterSnapshot?.();
       return s;
     } catch (e) {
       this.c.snapshotErrors += 1;

@@ -2,11 +2,16 @@
 // soap.ts. Holds the camera clock offset used for UsernameToken `Created` and for
 // correcting event times. Stateless beyond that: the camera session drives it.
 import { securityHeader, soapCall, SoapFault, NS, type SoapResult } from './soap.js';
+import type { TlsPolicy } from './tls.js';
 import { attr, child, childrenNamed, findFirst, path, textOf, type XmlElement } from './xml.js';
 
 export interface ClientOptions {
   host: string;
   port: number;
+  /** Scheme of the device service; every service URL the camera names follows it (see rebase). */
+  scheme?: 'http' | 'https';
+  /** Certificate policy for https (tls.ts); required when scheme is https. */
+  tls?: TlsPolicy;
   username: string;
   password: string;
   /** Path of the device service; ONVIF Core §5.1.1 fixes `/onvif/device_service`. */
@@ -64,12 +69,15 @@ export class OnvifClient {
   readonly xaddr: { device: string; media: string; events: string };
 
   constructor(private readonly o: ClientOptions) {
-    const base = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+    const base = `${o.scheme ?? 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
     this.xaddr = { device: `${base}${o.devicePath}`, media: `${base}/onvif/media_service`, events: `${base}/onvif/event_service` };
   }
 
   /** Cameras advertise XAddrs with their own idea of their address (NAT, DHCP, port maps):
-   *  keep the path the camera gives, but always talk to the configured host and port. */
+   *  keep the path the camera gives, but always talk to the configured scheme, host and
+   *  port. So an https device's services stay on https even when the camera advertises
+   *  `http://` XAddrs (many do: the XAddr often reflects the listener, not the client's
+   *  transport) — no silent downgrade, and the same TLS policy for every service. */
   rebase(xaddr: string): string {
     try {
       const u = new URL(xaddr.trim().split(/\s+/)[0]);
@@ -77,6 +85,24 @@ export class OnvifClient {
       return `${base.origin}${u.pathname}${u.search}`;
     } catch {
       return this.xaddr.device;
+    }
+  }
+
+  /**
+   * Snapshot URIs (HTTP GET with the camera's credentials): on an http camera, rehosted as
+   * given. On an https camera an `http:` URI is moved onto the device service's origin
+   * (https, configured port) — the snapshot handler lives on the same web server on the
+   * cameras that offer HTTPS, and Basic credentials must not go out in clear; an `https:`
+   * URI keeps its port and gets the same TLS policy.
+   */
+  snapshotUrl(uri: string): string {
+    if (!uri || this.o.scheme !== 'https') return this.rehost(uri);
+    try {
+      const u = new URL(uri);
+      if (u.protocol === 'https:') return this.rehost(uri);
+      return `${new URL(this.xaddr.device).origin}${u.pathname}${u.search}`;
+    } catch {
+      return uri;
     }
   }
 
@@ -97,7 +123,7 @@ export class OnvifClient {
     const sec = opts.auth === false ? '' : securityHeader(this.o, new Date(this.o.now() + this.offsetMs));
     const header = sec + (opts.header ?? '');
     try {
-      return await soapCall({ url, action, body, header, timeoutMs: opts.timeoutMs ?? this.o.timeoutMs, maxBytes: this.o.maxResponseBytes, signal: opts.signal });
+      return await soapCall({ url, action, body, header, timeoutMs: opts.timeoutMs ?? this.o.timeoutMs, maxBytes: this.o.maxResponseBytes, signal: opts.signal, tls: this.o.tls });
     } catch (e) {
       if (e instanceof SoapFault) this.faults += 1;
       throw e;

@@ -15,8 +15,12 @@ export interface DiscoveredCamera {
   /** WS-Addressing endpoint reference (urn:uuid:…), stable per device. */
   endpoint: string;
   xaddrs: string[];
+  /** Of the first usable XAddr: an https device service becomes `scheme: https` in the snippet. */
+  scheme: 'http' | 'https';
   host: string;
   port: number;
+  /** Device service path of the first XAddr. */
+  devicePath: string;
   scopes: string[];
   name?: string;
   hardware?: string;
@@ -57,7 +61,9 @@ export function parseProbeMatches(msg: Buffer | string, relatesTo?: string): Dis
   const out: DiscoveredCamera[] = [];
   for (const pm of childrenNamed(findFirst(doc, 'ProbeMatches'), 'ProbeMatch')) {
     const xaddrs = textOf(path(pm, 'XAddrs')).split(/\s+/).filter(Boolean);
-    const first = xaddrs.map((x) => safeUrl(x)).find((u) => u !== null);
+    // Prefer an https XAddr when the camera offers both: never suggest the weaker transport.
+    const urls = xaddrs.map((x) => safeUrl(x)).filter((u): u is URL => u !== null);
+    const first = urls.find((u) => u.protocol === 'https:') ?? urls[0];
     if (!first) continue;
     const scopes = textOf(path(pm, 'Scopes')).split(/\s+/).filter(Boolean);
     const scope = (k: string): string | undefined => {
@@ -67,8 +73,10 @@ export function parseProbeMatches(msg: Buffer | string, relatesTo?: string): Dis
     out.push({
       endpoint: textOf(path(pm, 'EndpointReference', 'Address')) || first.origin,
       xaddrs,
+      scheme: first.protocol === 'https:' ? 'https' : 'http',
       host: first.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(first.port || 80),
+      port: Number(first.port || (first.protocol === 'https:' ? 443 : 80)),
+      devicePath: first.pathname || '/onvif/device_service',
       scopes,
       ...(scope('name') ? { name: scope('name') } : {}),
       ...(scope('hardware') ? { hardware: scope('hardware') } : {}),
@@ -153,6 +161,9 @@ export function configSnippet(found: DiscoveredCamera[], opts: { id?: string; us
       id: cameraId(c, used),
       host: c.host,
       port: c.port,
+      // https: certificate verification stays on; the technician adds tls.certSha256 or tls.caFile.
+      ...(c.scheme === 'https' ? { scheme: 'https' } : {}),
+      ...(c.devicePath !== '/onvif/device_service' && c.devicePath !== '/' ? { devicePath: c.devicePath } : {}),
       username: opts.username ?? 'admin',
       password: 'CHANGE-ME',
     })),

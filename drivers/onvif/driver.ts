@@ -10,27 +10,46 @@ import {
   type Driver,
   type DriverContext,
 } from '../types.js';
+import { join } from 'node:path';
 import { CameraSession } from './camera.js';
 import { OnvifClient } from './client.js';
 import type { CameraConfig, OnvifConfig } from './config.js';
+import { SnapshotPruner } from './retention.js';
 import { SoapFault } from './soap.js';
+import { describeTls, TlsTrustError } from './tls.js';
 
 export class OnvifDriver implements Driver {
   readonly sessions: CameraSession[];
+  /** Snapshot retention for this instance's directory: once at start and after each image. */
+  readonly pruner: SnapshotPruner;
 
   constructor(
     private readonly cfg: OnvifConfig,
     private readonly ctx: DriverContext,
   ) {
-    this.sessions = cfg.cameras.map((cam) => new CameraSession(cam, cfg, ctx));
+    const snapshotDir = cfg.snapshot.dir ?? join(ctx.stateDir, 'snapshots');
+    this.pruner = new SnapshotPruner({
+      dir: snapshotDir,
+      limits: cfg.snapshot,
+      now: () => ctx.clock.now(),
+      log: ctx.log,
+      onPruned: (r) => {
+        for (const s of this.sessions) if (r.perCamera[s.cam.id]) s.notePruned(r.perCamera[s.cam.id]);
+      },
+      onError: (err) => ctx.reportError(err),
+    });
+    const hooks = { snapshotDir, afterSnapshot: () => this.pruner.request() };
+    this.sessions = cfg.cameras.map((cam) => new CameraSession(cam, cfg, ctx, hooks));
   }
 
   async start(): Promise<void> {
+    this.pruner.request();
     for (const s of this.sessions) s.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.sessions.map((s) => s.stop()));
+    await this.pruner.stop();
   }
 
   health(): DeviceHealth[] {
@@ -66,21 +85,39 @@ async function diagnoseCamera(s: CameraSession, index: number, cfg: OnvifConfig,
   const cam: CameraConfig = s.cam;
   const device = cam.id;
   const c = new OnvifClient({
-    host: cam.host, port: cam.port, username: cam.username, password: cam.password, devicePath: cam.devicePath,
+    host: cam.host, port: cam.port, scheme: cam.scheme, ...(s.tls ? { tls: s.tls } : {}), username: cam.username, password: cam.password, devicePath: cam.devicePath,
     timeoutMs: Math.min(cfg.requestTimeoutMs, 5000), maxResponseBytes: cfg.maxResponseBytes, now: () => ctx.clock.now(),
   });
   const res: DiagnosticResult[] = [];
+  const at = `cameras[${index}].tls of onvif instance "${cfg.id}"`;
+  // An unverified certificate is reported whether or not the camera answers.
+  if (s.tls?.insecure) {
+    res.push({
+      check: 'onvif.tls', device, verdict: 'warn', detail: describeTls(s.tls),
+      hint: `anyone on the network path can impersonate this camera and read what is sent to it; replace ${at}.insecure with certSha256 (the camera's certificate fingerprint) or caFile`,
+    });
+  }
   let offset: number;
   try {
     offset = (await c.getSystemDateAndTime()).offsetMs;
     res.push({ check: 'onvif.reachable', device, verdict: 'pass', detail: `${c.xaddr.device} answers GetSystemDateAndTime` });
   } catch (e) {
+    if (e instanceof TlsTrustError) {
+      res.push({
+        check: 'onvif.tls', device, verdict: 'fail', detail: e.message,
+        hint: `compare the fingerprint ${e.fingerprint ?? '(none)'} with the certificate shown in the camera's web UI, then set ${at}.certSha256 to it — or set ${at}.caFile to the CA that signed it`,
+      });
+      return res;
+    }
     res.push({
       check: 'onvif.reachable', device, verdict: 'fail', detail: `${c.xaddr.device}: ${(e as Error).message}`,
-      hint: 'check host/port (ONVIF is often on 80, 8000 or 8080), that the camera is powered and ONVIF is enabled, and firewalls',
+      hint: s.tls
+        ? 'check host/port (HTTPS is usually 443), that HTTPS and ONVIF are enabled on the camera, and firewalls'
+        : 'check host/port (ONVIF is often on 80, 8000 or 8080), that the camera is powered and ONVIF is enabled, and firewalls',
     });
     return res;
   }
+  if (s.tls && !s.tls.insecure) res.push({ check: 'onvif.tls', device, verdict: 'pass', detail: describeTls(s.tls) });
   const limit = cfg.clockSkewThresholdSeconds * 1000;
   res.push(
     Math.abs(offset) > limit

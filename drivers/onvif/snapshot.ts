@@ -1,10 +1,12 @@
-// Snapshot fetch (Media §5.15.3 GetSnapshotUri → plain HTTP GET) with HTTP Digest
+// Snapshot fetch (Media §5.15.3 GetSnapshotUri → HTTP(S) GET) with HTTP Digest
 // (RFC 7616: MD5 / SHA-256, qop=auth) or Basic (RFC 7617) auth, a byte cap, SHA-256,
 // and an atomic write to disk. The image never enters an event: only hash, size, path.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { snapshotFileName } from './retention.js';
 import { httpExchange } from './soap.js';
+import type { TlsPolicy } from './tls.js';
 
 export interface SnapshotOptions {
   url: string;
@@ -16,6 +18,8 @@ export interface SnapshotOptions {
   dir: string;
   now: () => number;
   signal?: AbortSignal;
+  /** The camera's certificate policy, for https snapshot URIs. */
+  tls?: TlsPolicy;
 }
 
 export interface Snapshot {
@@ -65,7 +69,7 @@ export async function fetchImage(o: Omit<SnapshotOptions, 'dir' | 'now'>): Promi
   u.username = '';
   u.password = '';
   const get = (authorization?: string) =>
-    httpExchange({ url: u.toString(), method: 'GET', headers: authorization ? { authorization } : {}, timeoutMs: o.timeoutMs, maxBytes: o.maxBytes, signal: o.signal });
+    httpExchange({ url: u.toString(), method: 'GET', headers: authorization ? { authorization } : {}, timeoutMs: o.timeoutMs, maxBytes: o.maxBytes, signal: o.signal, tls: o.tls });
   let res = await get();
   if (res.status === 401) {
     const raw = res.headers['www-authenticate'];
@@ -85,8 +89,8 @@ export async function fetchImage(o: Omit<SnapshotOptions, 'dir' | 'now'>): Promi
 export async function takeSnapshot(o: SnapshotOptions): Promise<Snapshot> {
   const { body, contentType } = await fetchImage(o);
   const sha256 = createHash('sha256').update(body).digest('hex');
-  const ext = contentType === 'image/jpeg' ? 'jpg' : contentType.slice(6).replace(/[^a-z0-9]/gi, '') || 'img';
-  const name = `${new Date(o.now()).toISOString().replace(/[:.]/g, '-')}-${sha256.slice(0, 8)}.${ext}`;
+  const ext = contentType === 'image/jpeg' ? 'jpg' : contentType.slice(6).replace(/[^a-z0-9]/gi, '').slice(0, 16) || 'img';
+  const name = snapshotFileName(o.now(), sha256, ext);
   await mkdir(o.dir, { recursive: true, mode: 0o750 });
   const final = join(o.dir, name);
   const tmp = `${final}.tmp-${process.pid}`;

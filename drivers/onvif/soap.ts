@@ -1,7 +1,9 @@
-// SOAP 1.2 over HTTP for ONVIF (ONVIF Core §5.1–5.6): envelopes, WS-Security
+// SOAP 1.2 over HTTP(S) for ONVIF (ONVIF Core §5.1–5.6): envelopes, WS-Security
 // UsernameToken (PasswordDigest), bounded HTTP exchange, and SOAP faults as typed errors.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { connectTls, TlsTrustError, type TlsPolicy } from './tls.js';
 import { child, findFirst, parseXml, path, textOf, XmlSecurityError, type XmlElement } from './xml.js';
 
 export const NS = {
@@ -91,6 +93,8 @@ export interface SoapCall {
   timeoutMs: number;
   maxBytes: number;
   signal?: AbortSignal;
+  /** Required for https URLs (tls.ts). */
+  tls?: TlsPolicy;
 }
 
 export interface SoapResult {
@@ -101,7 +105,14 @@ export interface SoapResult {
   httpDate: number | null;
 }
 
-/** Fetch a URL's body with a byte cap: the connection is cut as soon as the cap is passed. */
+export type HttpAnswer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+/**
+ * Fetch a URL's body with a byte cap: the connection is cut as soon as the cap is passed.
+ * `https:` URLs need `tls` (the camera's policy, see tls.ts): the certificate is judged
+ * before the request is written; without a policy an https URL is refused, never sent
+ * unverified.
+ */
 export function httpExchange(opts: {
   url: string;
   method: 'GET' | 'POST';
@@ -110,61 +121,94 @@ export function httpExchange(opts: {
   timeoutMs: number;
   maxBytes: number;
   signal?: AbortSignal;
-}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  tls?: TlsPolicy;
+}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const done = (err: Error | null, v?: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }): void => {
+    let req: ClientRequest | null = null;
+    let sock: TLSSocket | null = null;
+    // Ends a TLS handshake still in progress when the deadline passes or the caller aborts.
+    const handshake = new AbortController();
+    const abortHandshake = (): void => handshake.abort();
+    const done = (err: Error | null, v?: HttpAnswer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(v!);
+      opts.signal?.removeEventListener('abort', abortHandshake);
+      handshake.abort();
+      if (err) {
+        req?.destroy();
+        sock?.destroy();
+        reject(err);
+      } else {
+        sock?.end();
+        resolve(v!);
+      }
     };
     const u = new URL(opts.url);
-    if (u.protocol !== 'http:') {
+    const https = u.protocol === 'https:';
+    if (u.protocol !== 'http:' && !https) {
       reject(new SoapTransportError(`unsupported URL scheme ${u.protocol} (${opts.url})`));
       return;
     }
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port || 80,
-        path: `${u.pathname}${u.search}`,
-        method: opts.method,
-        headers: { ...opts.headers, ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}) },
-        signal: opts.signal,
-      },
-      (res) => {
-        const declared = Number(res.headers['content-length'] ?? -1);
-        if (declared > opts.maxBytes) {
-          res.destroy();
-          done(new XmlSecurityError(`response of ${declared} bytes exceeds the ${opts.maxBytes}-byte cap`));
-          return;
-        }
-        const bufs: Buffer[] = [];
-        let len = 0;
-        res.on('data', (c: Buffer) => {
-          len += c.length;
-          if (len > opts.maxBytes) {
+    if (https && !opts.tls) {
+      reject(new SoapTransportError(`${opts.url}: https URL but the camera is not configured for TLS (set scheme: https and its tls settings)`));
+      return;
+    }
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port || (https ? 443 : 80));
+    const send = (): void => {
+      req = request(
+        {
+          host,
+          port,
+          path: `${u.pathname}${u.search}`,
+          method: opts.method,
+          headers: { ...opts.headers, ...(opts.body !== undefined ? { 'content-length': String(Buffer.byteLength(opts.body)) } : {}) },
+          signal: opts.signal,
+          // The TLS socket is already open and its certificate accepted (tls.ts).
+          ...(sock ? { createConnection: () => sock as TLSSocket } : {}),
+        },
+        (res) => {
+          const declared = Number(res.headers['content-length'] ?? -1);
+          if (declared > opts.maxBytes) {
             res.destroy();
-            req.destroy();
-            done(new XmlSecurityError(`response exceeds the ${opts.maxBytes}-byte cap`));
+            done(new XmlSecurityError(`response of ${declared} bytes exceeds the ${opts.maxBytes}-byte cap`));
             return;
           }
-          bufs.push(c);
-        });
-        res.on('end', () => done(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(bufs, len) }));
-        res.on('error', (e) => done(new SoapTransportError(`${opts.url}: ${e.message}`)));
+          const bufs: Buffer[] = [];
+          let len = 0;
+          res.on('data', (c: Buffer) => {
+            len += c.length;
+            if (len > opts.maxBytes) {
+              res.destroy();
+              req?.destroy();
+              done(new XmlSecurityError(`response exceeds the ${opts.maxBytes}-byte cap`));
+              return;
+            }
+            bufs.push(c);
+          });
+          res.on('end', () => done(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(bufs, len) }));
+          res.on('error', (e) => done(new SoapTransportError(`${opts.url}: ${e.message}`)));
+        },
+      );
+      req.on('error', (e) => done(opts.signal?.aborted ? e : new SoapTransportError(`${opts.url}: ${e.message}`)));
+      if (opts.body !== undefined) req.end(opts.body);
+      else req.end();
+    };
+    // One deadline for the whole exchange (TLS handshake + request + answer), not per idle period.
+    const timer = setTimeout(() => done(new SoapTransportError(`${opts.url}: no complete answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    if (!https) return send();
+    if (opts.signal?.aborted) handshake.abort();
+    opts.signal?.addEventListener('abort', abortHandshake, { once: true });
+    connectTls({ host, port, policy: opts.tls!, signal: handshake.signal }).then(
+      (s) => {
+        if (settled) return void s.destroy();
+        sock = s;
+        send();
       },
+      (e: Error) => done(e instanceof TlsTrustError || e.name === 'AbortError' ? e : new SoapTransportError(e.message)),
     );
-    // One deadline for the whole exchange (connect + answer), not per socket idle period.
-    const timer = setTimeout(() => {
-      req.destroy();
-      done(new SoapTransportError(`${opts.url}: no complete answer within ${opts.timeoutMs} ms`));
-    }, opts.timeoutMs);
-    req.on('error', (e) => done(opts.signal?.aborted ? e : new SoapTransportError(`${opts.url}: ${e.message}`)));
-    if (opts.body !== undefined) req.end(opts.body);
-    else req.end();
   });
 }
 
@@ -178,6 +222,7 @@ export async function soapCall(call: SoapCall): Promise<SoapResult> {
     timeoutMs: call.timeoutMs,
     maxBytes: call.maxBytes,
     signal: call.signal,
+    tls: call.tls,
   });
   const dateHdr = res.headers.date;
   const httpDate = typeof dateHdr === 'string' && !Number.isNaN(Date.parse(dateHdr)) ? Date.parse(dateHdr) : null;

@@ -4,9 +4,13 @@
 // PRE_AUTH operations without login as ONVIF Core §5.12.2 requires, holding PullMessages
 // as a long poll, expiring subscriptions, restarting, answering WS-Discovery probes on
 // its own UDP port, serving a digest-protected snapshot, and, on demand, turning hostile.
+// With `tls` it serves everything over HTTPS (as hardened-site cameras do) while still
+// advertising `http://` service XAddrs and snapshot URI, as many such cameras do.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { child, findFirst, parseXml, textOf, type XmlElement } from '../../drivers/onvif/xml.js';
 import * as T from './onvif-templates.js';
@@ -26,6 +30,8 @@ export interface OnvifCameraOptions {
   instantPull?: boolean;
   snapshotAuth?: 'digest' | 'basic';
   snapshotBytes?: number;
+  /** Serve HTTPS with this certificate and key (PEM file paths). */
+  tls?: { cert: string; key: string };
 }
 
 export interface OnvifCamera {
@@ -254,13 +260,15 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
     res.end(jpeg);
   };
 
+  const tlsFiles = opts.tls ? { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } : null;
   const makeServer = (): Server => {
-    const srv = createServer((req, res) => {
+    const handler: RequestListener = (req, res) => {
       if (req.method === 'GET' && req.url?.startsWith('/snapshot.jpg')) return handleSnapshot(req, res);
       const bufs: Buffer[] = [];
       req.on('data', (c: Buffer) => bufs.push(c));
       req.on('end', () => handleSoap(req, res, Buffer.concat(bufs)));
-    });
+    };
+    const srv: Server = tlsFiles ? createHttpsServer(tlsFiles, handler) : createServer(handler);
     srv.on('connection', (s: Socket) => {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
@@ -278,6 +286,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
   port = await listen(server, 0);
 
   // WS-Discovery (2005/04) Probe → ProbeMatches, on a private UDP port (loopback testable).
+  const scheme = tlsFiles ? 'https' : 'http';
   const udp: UdpSocket = createSocket({ type: 'udp4' });
   const uuid = randomUUID();
   udp.on('message', (msg, rinfo) => {
@@ -285,7 +294,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
       const d = parseXml(msg);
       if (!findFirst(d, 'Probe')) return;
       const mid = textOf(findFirst(child(d, 'Header'), 'MessageID'));
-      udp.send(T.probeMatch(mid, `http://127.0.0.1:${port}/onvif/device_service`, uuid, `${v.manufacturer} ${v.model}`), rinfo.port, rinfo.address);
+      udp.send(T.probeMatch(mid, `${scheme}://127.0.0.1:${port}/onvif/device_service`, uuid, `${v.manufacturer} ${v.model}`), rinfo.port, rinfo.address);
     } catch {
       /* not XML: a real camera ignores it too */
     }
@@ -304,7 +313,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
       return port;
     },
     discoveryPort: udp.address().port,
-    deviceUrl: `http://127.0.0.1:${port}/onvif/device_service`,
+    deviceUrl: `${scheme}://127.0.0.1:${port}/onvif/device_service`,
     jpeg,
     stats,
     emit(kind, state, source) {
