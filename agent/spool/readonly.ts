@@ -29,8 +29,8 @@ export interface ReadOnlySpool {
  * Throws when the file does not exist (a reader never creates a spool) or was written by
  * a newer gatewarden. A v1 file (payload inline: the daemon has not restarted since the
  * upgrade, so has not migrated it) is read as it is. The layout is chosen once, at open:
- * a long-running reader (`events tail -f`) across the daemon's migrating restart fails
- * its next read and must be restarted.
+ * a statement of a long-running reader fails after the daemon migrated the file, and
+ * `events tail` (agent/cli/events.ts) then reopens it and goes on.
  */
 export function openSpoolReadOnly(path: string): ReadOnlySpool {
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
