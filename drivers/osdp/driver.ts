@@ -11,8 +11,10 @@ import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
 import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
 import { defineWiegandFormat } from '../wiegand/formats.js';
 import { buildCommand, COMMAND_NAMES, type OsdpCommandName } from './commands.js';
+import { configHint, persistComset, resolveOverrides, type ActiveOverrides, type OverrideDeps } from './comset-overrides.js';
 import type { OsdpConfig } from './config.js';
 import { OsdpBus } from './cp/bus.js';
+import { ComsetStore } from './cp/comset-store.js';
 import { KeyStore } from './cp/key-store.js';
 import { loadOrCreatePinKey } from './cp/pin-key.js';
 import { identityInfo, ReaderEvents } from './cp/reader-events.js';
@@ -32,8 +34,11 @@ export class OsdpDriver implements Driver {
   private stopped = false;
   private reopenTimer?: NodeJS.Timeout;
   private readonly startedAt: number;
-  /** Line speed in use: the configured one until a COMSET changes it. */
+  /** Line speed in use: the configured one unless a COMSET (now or persisted) changed it. */
   private baud: number;
+  /** Readers whose address/baud come from a persisted COMSET instead of the config. */
+  private overrides: ActiveOverrides = new Map();
+  private readonly comsets: ComsetStore;
 
   constructor(
     private readonly cfg: OsdpConfig,
@@ -41,10 +46,19 @@ export class OsdpDriver implements Driver {
   ) {
     this.startedAt = ctx.clock.now();
     this.baud = cfg.baud;
+    this.comsets = new ComsetStore(join(ctx.stateDir, 'osdp-comset.json'));
+  }
+
+  private overrideDeps(): OverrideDeps {
+    return { store: this.comsets, cfg: this.cfg, log: this.ctx.log, reportError: (e, dev) => this.ctx.reportError(e, dev), now: this.ctx.clock.now() };
   }
 
   async start(): Promise<void> {
-    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
+    // Before the port opens: a reader moved by an earlier COMSET may need another line speed.
+    this.overrides = resolveOverrides(this.overrideDeps());
+    const single = this.overrides.get(this.cfg.readers[0].id);
+    this.baud = this.cfg.readers.length === 1 && single?.baudApplied ? single.baud : this.cfg.baud;
+    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.baud });
     this.port = port;
     const bus = new OsdpBus(port);
     this.bus = bus;
@@ -57,6 +71,8 @@ export class OsdpDriver implements Driver {
     this.readers = this.cfg.readers.map((rc) => {
       const events = new ReaderEvents(this.cfg.id, rc, formats, emit, this.ctx.clock, pinKey);
       const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
+      const o = this.overrides.get(rc.id);
+      if (o) session.address = o.address;
       return { session, events };
     });
     port.onClose((err) => {
@@ -104,6 +120,12 @@ export class OsdpDriver implements Driver {
         info: { address: s.address, secure: s.secure ? 'yes' : 'no', key: s.keySource, ...identityInfo(s.identity), status: JSON.stringify(events.status()) },
       };
       if (s.lastError) h.lastError = s.lastError;
+      const o = this.overrides.get(s.id);
+      if (o && h.info) {
+        // Not a fault of the reader (it answers), so the state is untouched; diagnose() warns.
+        h.info.configAddress = this.cfg.readers.find((x) => x.id === s.id)?.address ?? '';
+        h.info.comsetOverride = `address ${o.address}, ${o.baud} baud since ${o.at}; ${configHint(this.cfg, s.id, o)}`;
+      }
       return h;
     });
     if (this.bus) {
@@ -112,7 +134,7 @@ export class OsdpDriver implements Driver {
         state: this.port?.isOpen ? 'online' : 'offline',
         lastSeen: null,
         counters: { ...this.bus.counters, ...this.bus.deframer.counters },
-        info: { port: this.cfg.port, baud: this.baud },
+        info: { port: this.cfg.port, baud: this.baud, ...(this.baud !== this.cfg.baud ? { configBaud: this.cfg.baud } : {}) },
       });
     }
     return out;
@@ -146,6 +168,17 @@ export class OsdpDriver implements Driver {
                 hint: 'check the SCBK matches the reader; a reader reset to factory keys needs install mode on purpose',
               },
         );
+      }
+      const o = this.overrides.get(s.id);
+      if (o) {
+        const rc = this.cfg.readers.find((x) => x.id === s.id);
+        res.push({
+          check: 'config matches reader',
+          device: s.id,
+          verdict: 'warn',
+          detail: `COMSET at ${o.at} moved the reader to address ${o.address}, ${o.baud} baud; the config still says address ${rc?.address ?? '?'}, ${this.cfg.baud} baud (the stored setting is used)`,
+          hint: configHint(this.cfg, s.id, o),
+        });
       }
       res.push(
         s.lastCardAt === undefined
@@ -204,7 +237,9 @@ export class OsdpDriver implements Driver {
     const old = { address: s.address, baud: this.baud };
     await this.switchLine(s, address, baud);
     if (await this.answersPoll(s)) {
-      return { ok: true, detail: `reader now at address ${address}, ${baud} baud (update the config to keep it)`, data: { address, baud } };
+      // Only a verified move is recorded: a restart must find the reader where it answers.
+      const kept = persistComset(this.overrideDeps(), this.overrides, s.id, { address, baud });
+      return { ok: true, detail: `reader now at address ${address}, ${baud} baud; ${kept}`, data: { address, baud } };
     }
     await this.switchLine(s, old.address, old.baud);
     const back = await this.answersPoll(s);

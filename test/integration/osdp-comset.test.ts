@@ -6,7 +6,8 @@
 // (../helpers/event-schema.ts). No timing assertions: every wait polls for a condition.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JsonObject } from '../../agent/events/types.js';
 import type { OsdpDriver } from '../../drivers/osdp/driver.js';
 import { encodeWiegand } from '../../drivers/wiegand/formats.js';
@@ -33,6 +34,13 @@ function readerHealth(driver: OsdpDriver, id: string): { state: string; address:
   const h = driver.health().find((x) => x.device === id);
   assert.ok(h, `health of ${id}`);
   return { state: h.state, address: h.info?.address, framesRx: h.counters.framesRx };
+}
+
+/** The persisted COMSET override of a reader (<stateDir>/osdp-comset.json), if any. */
+function comsetRecord(rig: OsdpRig, id: string): { address: number; baud: number } | undefined {
+  const file = join(rig.c.ctx.stateDir, 'osdp-comset.json');
+  if (!existsSync(file)) return undefined;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { readers: Record<string, { address: number; baud: number }> }).readers[`bus1/${id}`];
 }
 
 function busBaud(driver: OsdpDriver): unknown {
@@ -70,6 +78,8 @@ test('plaintext COMSET: reader moves to a new address and baud, the CP follows; 
   assert.match(res.detail ?? '', /address 9\b/);
   assert.match(res.detail ?? '', /19200 baud/);
   assert.deepEqual(res.data, { address: 9, baud: 19200 });
+  assert.match(res.detail ?? '', /kept across restarts/, 'persisted (restart behaviour: osdp-comset-persist.test.ts)');
+  assert.equal(comsetRecord(rig, 'door-1')?.address, 9);
   // Sent once, in clear; the PD switched after its COM reply (address and its pty's speed).
   assert.deepEqual(peer.pd.commandsOf('COMSET'), [{ type: 'COMSET', address: 9, baud: 19200 }]);
   assert.equal(peer.pd.received.find((r) => r.cmd.type === 'COMSET')?.secure, false);
@@ -87,6 +97,8 @@ test('plaintext COMSET: reader moves to a new address and baud, the CP follows; 
   const back = await driver.command('comset', { address: 5, baud: 115200 });
   assert.equal(back.ok, true, back.detail);
   assert.deepEqual(back.data, { address: 5, baud: 115200 });
+  assert.match(back.detail ?? '', /as configured/);
+  assert.equal(comsetRecord(rig, 'door-1'), undefined, 'back at the configured settings: no override left');
   assert.equal(peer.pd.address, 5);
   assert.equal(peer.pd.baud, 115200);
   assert.equal(busBaud(driver), 115200);
@@ -173,6 +185,7 @@ for (const secure of [false, true]) {
     assert.equal(peer.pd.address, 5, 'the peer stayed');
     assert.equal(readerHealth(driver, 'door-1').address, 5, 'the CP is back at the old address');
     assert.equal(busBaud(driver), 115200, 'and at the old line speed');
+    assert.equal(comsetRecord(rig, 'door-1'), undefined, 'a move that did not verify is not recorded');
     const card = await cardAt(rig, 'door-1', 5, 4001);
     assert.equal(card.address, 5);
     assert.equal(card.secure, secure);

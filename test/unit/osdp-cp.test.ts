@@ -11,6 +11,7 @@ import { osdpConfigSchema } from '../../drivers/osdp/config.js';
 import { keypadData, rawCardData } from '../../drivers/osdp/cp/card.js';
 import { DoorMonitor } from '../../drivers/osdp/cp/door.js';
 import { loadOrCreatePinKey } from '../../drivers/osdp/cp/pin-key.js';
+import { decideOverride } from '../../drivers/osdp/cp/comset-store.js';
 import { bitsToRawBytes } from '../../drivers/wiegand/raw-bits.js';
 import { encodeWiegand } from '../../drivers/wiegand/formats.js';
 
@@ -85,4 +86,18 @@ test('commands: LED temporary/permanent, output pulse needs a strike, args check
   assert.deepEqual(buildCommand('output', { action: 'pulse', durationMs: 500 }, 3), { type: 'OUT', records: [{ output: 3, control: 5, timer: 5 }] });
   assert.throws(() => buildCommand('output', {}), /strike/);
   assert.throws(() => buildCommand('comset', { address: 127, baud: 9600 }));
+});
+
+test('COMSET override at start: config still old → apply; copied fully → drop; copied half → apply the rest; third value → config wins', () => {
+  const o = { address: 9, baud: 19200 as const, configAddress: 5, configBaud: 115200 as const, at: '2026-11-27T20:00:00.000Z' };
+  assert.deepEqual(decideOverride(o, { address: 5, baud: 115200 }, 1), { action: 'apply', override: o, applyBaud: true });
+  assert.deepEqual(decideOverride(o, { address: 5, baud: 115200 }, 2), { action: 'apply', override: o, applyBaud: false }, 'one speed per bus');
+  assert.equal(decideOverride(o, { address: 9, baud: 19200 }, 1).action, 'drop');
+  assert.deepEqual(decideOverride(o, { address: 9, baud: 115200 }, 1), { action: 'apply', override: o, applyBaud: true }, 'address copied, baud forgotten: the stored speed still holds');
+  assert.deepEqual(decideOverride(o, { address: 5, baud: 19200 }, 1), { action: 'apply', override: o, applyBaud: true }, 'baud copied, address forgotten');
+  const third = decideOverride(o, { address: 12, baud: 115200 }, 1);
+  assert.equal(third.action, 'drop');
+  assert.equal(third.action === 'drop' && third.reason, 'config-changed');
+  const taken = decideOverride(o, { address: 5, baud: 115200 }, 2, 'r2');
+  assert.equal(taken.action === 'drop' && taken.reason, 'address-taken');
 });
