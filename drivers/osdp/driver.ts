@@ -69,9 +69,10 @@ export class OsdpDriver implements Driver {
     };
     const pinKey = this.cfg.readers.some((rc) => rc.pinPolicy === 'hash') ? loadOrCreatePinKey(join(this.ctx.stateDir, 'osdp-pin.key')) : undefined;
     this.readers = this.cfg.readers.map((rc) => {
-      const events = new ReaderEvents(this.cfg.id, rc, formats, emit, this.ctx.clock, pinKey);
-      const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
       const o = this.overrides.get(rc.id);
+      // Events before the first online (e.g. a failed handshake) name the address in use.
+      const events = new ReaderEvents(this.cfg.id, o ? { ...rc, address: o.address } : rc, formats, emit, this.ctx.clock, pinKey);
+      const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
       if (o) session.address = o.address;
       return { session, events };
     });
