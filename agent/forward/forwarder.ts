@@ -14,24 +14,11 @@ import { Backoff } from '../backoff.js';
 import { brokerName, buildClientOptions, describeConnectError } from './mqtt-options.js';
 import { makeTopics, type Topics } from './topics.js';
 import { NullStore } from './null-store.js';
-import { encodeUserProperties, installPublishEncoder } from './publish-encoder.js';
+import { installPublishEncoder } from './publish-encoder.js';
+import { ENCODED_PROPS, HIST0, HIST1, QOS1, QOS1_RETAIN, type PublishOpts } from './publish-options.js';
 
 /** Rows read from the spool per query. */
 const READ_BATCH = 1000;
-
-type PublishOpts = NonNullable<Parameters<MqttClient['publish']>[2]>;
-
-const QOS1: PublishOpts = { qos: 1 };
-const QOS1_RETAIN: PublishOpts = { qos: 1, retain: true };
-// MQTT 5 user property hist (DESIGN §6). Shared, frozen option objects: one allocation for
-// the process instead of one per publish (seq and epoch are in the signed body already).
-const HIST1: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '1' }) }) }) as PublishOpts;
-const HIST0: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '0' }) }) }) as PublishOpts;
-/** Their property sections, encoded once for the one-buffer PUBLISH path (publish-encoder.ts). */
-const ENCODED_PROPS: ReadonlyMap<object, Buffer> = new Map<object, Buffer>([
-  [HIST1.properties as object, encodeUserProperties({ hist: '1' })],
-  [HIST0.properties as object, encodeUserProperties({ hist: '0' })],
-]);
 
 export type { CommandHandler, ForwarderIdentity, ForwarderOptions, ForwarderStatus, IncomingCommand } from './forwarder-types.js';
 
