@@ -16,7 +16,7 @@ import { NeighbourDetector, emptyNeighbourState, type NeighbourState } from './n
 import type { NeighbourChange } from './proc-parse.js';
 import { ScanDetector, emptyScanState, type ScanState } from './scan.js';
 import { ProcSources } from './sources.js';
-import { readJson, writeJsonAtomic } from './state-file.js';
+import { readJson, writeJsonAtomic } from '../state-file.js';
 import { TrafficDetector, emptyTrafficState, type TrafficState } from './traffic.js';
 
 export interface NetwatchOptions {

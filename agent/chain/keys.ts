@@ -2,8 +2,9 @@
 // key 0600. The daemon refuses to start on a group/world-readable key: a copied key lets
 // anyone forge this gateway's evidence.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../state-file.js';
 
 export interface GatewayKeys {
   privateKey: KeyObject;
@@ -83,14 +84,6 @@ export function createKeys(stateDir: string): GatewayKeys {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = keyFilePath(stateDir);
   const { privateKey } = generateKeyPairSync('ed25519');
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, file);
-  const dfd = openSync(dir, 'r');
-  fsyncSync(dfd);
-  closeSync(dfd);
+  writeFileAtomic(file, String(privateKey.export({ format: 'pem', type: 'pkcs8' })));
   return describe(privateKey, file, true);
 }

@@ -1,6 +1,7 @@
 // Command ids already received, kept until their command expires, persisted in the state
-// dir so a replay is refused across restarts too (write to temp + fsync + rename).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// dir so a replay is refused across restarts too (agent/state-file.ts: atomic, durable).
+import { readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../state-file.js';
 
 export class SeenIdStore {
   private readonly ids = new Map<string, number>();
@@ -27,14 +28,6 @@ export class SeenIdStore {
     const now = this.now();
     for (const [k, e] of this.ids) if (e < now) this.ids.delete(k);
     this.ids.set(id, keepUntilMs);
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(Object.fromEntries(this.ids)));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    writeJsonAtomic(this.file, Object.fromEntries(this.ids));
   }
 }

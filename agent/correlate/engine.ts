@@ -17,7 +17,7 @@ import type { Clock } from '../../drivers/types.js';
 import type { SealedEvent } from '../chain/chain.js';
 import type { EventBody, JsonObject, Observation } from '../events/types.js';
 import type { EventListener } from '../pipeline.js';
-import { readJson, writeJsonAtomic } from '../anomaly/state-file.js';
+import { readJson, writeJsonAtomic } from '../state-file.js';
 import type { CorrelateConfig, Rule } from './config.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { ANY, AssetIndex, compileSteps, getPath, joinValues, meets, stepMatches, type CompiledStep } from './match.js';

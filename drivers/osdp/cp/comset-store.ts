@@ -9,13 +9,12 @@
 // its entries are deleted by hand to re-install a reader; an installer clearing a stale
 // override must never be one slip away from locking a reader out of its Secure Channel.
 //
-// Writes: temp file (0600) → fsync → rename → fsync of the folder, so a crash leaves
-// either the old or the new file, never a torn one. Load-modify-write is synchronous, so
+// Writes go through agent/state-file.ts (0600, atomic and durable). Load-modify-write is synchronous, so
 // two buses in one process cannot interleave. Nothing outside the daemon reads it (diag
 // asks the daemon over the control socket), hence 0600 like the key store.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { z } from 'zod';
+import { writeJsonAtomic } from '../../../agent/state-file.js';
 
 const baud = z.union([z.literal(9600), z.literal(19200), z.literal(38400), z.literal(57600), z.literal(115200), z.literal(230400)]);
 const overrideSchema = z.strictObject({
@@ -86,25 +85,9 @@ export class ComsetStore {
   }
 
   private write(file: ComsetFile): void {
-    const dir = dirname(this.path);
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(file, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
-    // The rename is durable only once the folder entry is on disk.
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    writeJsonAtomic(this.path, file, true);
   }
+
 }
 
 export type OverrideDecision =

@@ -1,9 +1,9 @@
 // Secure Channel Base Keys set by install mode (OSDP v2.2 Annex D, osdp_KEYSET), kept in
-// one JSON file in the state dir, mode 0600 (DESIGN §8: keys 0600). Written atomically
-// (temp file + rename) so a crash never leaves a half-written key — losing an SCBK after
+// one JSON file in the state dir, mode 0600 (DESIGN §8: keys 0600). Written atomically and
+// durably (agent/state-file.ts) so a crash never leaves a half-written key — losing an SCBK after
 // the reader accepted it would lock the reader out until it is reset to SCBK-D on site.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../../../agent/state-file.js';
 
 interface KeyFile {
   v: 1;
@@ -29,10 +29,6 @@ export class KeyStore {
   set(bus: string, reader: string, scbk: Buffer, cuid?: Buffer): void {
     const file = this.load();
     file.keys[`${bus}/${reader}`] = { scbk: scbk.toString('hex'), set: new Date().toISOString(), ...(cuid ? { cuid: cuid.toString('hex') } : {}) };
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o750 });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, this.path);
+    writeJsonAtomic(this.path, file, true);
   }
 }

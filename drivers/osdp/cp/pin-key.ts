@@ -4,19 +4,14 @@
 // HMAC-SHA256 still lets the platform see that two entries used the same PIN (on any
 // reader of this gateway) without being able to recover it from the event stream.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../../agent/state-file.js';
 
 const KEY_BYTES = 32;
 
 /** Read the key at `path`, creating it (mode 0600, atomic) on first use. */
 export function loadOrCreatePinKey(path: string): Buffer {
-  if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, randomBytes(KEY_BYTES).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    renameSync(tmp, path);
-  }
+  if (!existsSync(path)) writeFileAtomic(path, randomBytes(KEY_BYTES).toString('base64') + '\n');
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new Error(`keypad PIN key ${path} is readable by group/others (mode ${mode.toString(8).padStart(4, '0')}); fix with: chmod 600 ${path}`);
