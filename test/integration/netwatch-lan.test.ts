@@ -11,13 +11,8 @@ import { canUseNetns, createLan, jsonLines, type Lan } from '../helpers/netns.js
 import { tempDir } from '../helpers/chain.js';
 import { waitUntil } from '../helpers/driver-context.js';
 import type { ChildProcess } from 'node:child_process';
-import { pino } from 'pino';
 import type { SealedEvent } from '../../agent/chain/chain.js';
-import { correlateConfigSchema } from '../../agent/correlate/config.js';
-import { createCorrelator, rulesFromConfig } from '../../agent/correlate/engine.js';
-import { Pipeline } from '../../agent/pipeline.js';
-import { systemClock } from '../../drivers/types.js';
-import { testChain } from '../helpers/chain.js';
+import { correlatingPipeline } from '../helpers/correlating-pipeline.js';
 
 const skip = canUseNetns();
 const TSX = ['--import', 'tsx'];
@@ -73,12 +68,7 @@ test('netwatch in a namespace LAN: learning, new device, listener, spike, MAC ch
   };
   // The agent side: a real Pipeline + correlator; netwatch observations go in through
   // ingest() exactly as the lead's wiring will do, the door event through the driver seam.
-  const chain = testChain();
-  const sunk: SealedEvent[] = [];
-  const pipe = new Pipeline({ chain, sink: { enqueue: (e) => sunk.push(e) }, log: pino({ level: 'silent' }), gw: 'gw-t', checkpoint: { everyEvents: 1000, everySeconds: 3600 } });
-  pipe.sinkSealed(chain.newEpoch('fresh', null));
-  const corr = createCorrelator({ rules: rulesFromConfig(correlateConfigSchema.parse({})), log: pino({ level: 'silent' }), clock: systemClock });
-  pipe.addListener(corr.listener);
+  const { pipe, sunk, corr } = correlatingPipeline();
   t.after(() => corr.stop());
 
   child = l.spawn('gw', process.execPath, [...TSX, CHILD, JSON.stringify(config), stateDir]);

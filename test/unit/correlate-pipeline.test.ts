@@ -5,14 +5,8 @@
 // sealed, right after the event that completed it, in the same chain.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pino } from 'pino';
-import type { SealedEvent } from '../../agent/chain/chain.js';
-import { correlateConfigSchema } from '../../agent/correlate/config.js';
-import { createCorrelator, rulesFromConfig } from '../../agent/correlate/engine.js';
 import type { Observation } from '../../agent/events/types.js';
-import { Pipeline } from '../../agent/pipeline.js';
-import { systemClock } from '../../drivers/types.js';
-import { testChain } from '../helpers/chain.js';
+import { correlatingPipeline } from '../helpers/correlating-pipeline.js';
 
 /** As emitted by netwatch in the netns test (intruder appearing on br0). */
 const RECORDED_DEVICE_NEW: Observation = {
@@ -23,12 +17,7 @@ const RECORDED_DEVICE_NEW: Observation = {
 };
 
 test('door forced then a new device, through a real Pipeline → exactly one rogue_device incident', () => {
-  const chain = testChain();
-  const sunk: SealedEvent[] = [];
-  const pipe = new Pipeline({ chain, sink: { enqueue: (e) => sunk.push(e) }, log: pino({ level: 'silent' }), gw: 'gw-t', checkpoint: { everyEvents: 1000, everySeconds: 3600 } });
-  pipe.sinkSealed(chain.newEpoch('fresh', null));
-  const corr = createCorrelator({ rules: rulesFromConfig(correlateConfigSchema.parse({})), log: pino({ level: 'silent' }), clock: systemClock });
-  pipe.addListener(corr.listener);
+  const { pipe, sunk, corr } = correlatingPipeline();
 
   const door = pipe.ingest('osdp', { type: 'access.door.forced', severity: 'alarm', device: 'door-1', data: { reader: 0 } });
   pipe.ingest('modbus', { type: 'sensor.value.reading', severity: 'info', device: 'temp-1', data: { v: 21.5 } });
