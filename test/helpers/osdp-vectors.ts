@@ -1,5 +1,5 @@
-// Loads the shared OSDP / Wiegand ground-truth vectors from <repo>/../shared/vectors (CI
-// copies shared/ beside the clone). Typed loosely on purpose: the JSON is the contract.
+// Loads the OSDP / Wiegand ground-truth vectors kept in the repo, test/vectors/ (their
+// provenance is in test/vectors/README.md). Typed loosely on purpose: the JSON is the contract.
 import { readFileSync } from 'node:fs';
 
 export interface OsdpVector {
@@ -48,7 +48,7 @@ export interface WiegandVector {
 }
 
 function load<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`../../../shared/vectors/${name}`, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T;
 }
 
 export const osdpVectors = (): OsdpVectors => load<OsdpVectors>('osdp.json');
