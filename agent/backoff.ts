@@ -1,5 +1,5 @@
 // Full-jitter exponential backoff, shared by the forwarder, the supervisor and drivers
-// (DESIGN §6 "Reconnect with full-jitter exponential
+// (docs/contracts.md §Topics "Reconnect with full-jitter exponential
 // backoff"): delay = random(0, min(maxMs, minMs·2^attempt)), never below minMs so a
 // broker that refuses every CONNECT is never hit in a tight loop. Pure: the random
 // source is injected so tests can pin it.

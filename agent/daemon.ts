@@ -15,7 +15,7 @@ import { openSqliteSpool } from './spool/sqlite-spool.js';
 import { createEventPath, type EventPath } from './event-path.js';
 import type { Spool, SpoolOpenInfo, SpoolStats } from './spool/types.js';
 import { Forwarder } from './forward/forwarder.js';
-import { systemClock, type Clock } from '../drivers/types.js';
+import { systemClock, type Clock } from './clock.js';
 import { DeviceStatePublisher } from './device-state.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';

@@ -1,4 +1,4 @@
-// Keeps the retained `dev/{device}` topics (DESIGN §6) in step with driver health:
+// Keeps the retained `dev/{device}` topics (docs/contracts.md §Topics) in step with driver health:
 // publishes a device's state when it changes (online/offline/model), not on every poll.
 import type { Supervisor } from './supervisor.js';
 

@@ -3,7 +3,7 @@
 //   Pipeline (validate, correlate) → Chain (seq, prev, hash) → SigningStage (Ed25519 in a
 //   worker thread) → SpoolWriter (group commit) → Spool.
 import type { Logger } from 'pino';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from './clock.js';
 import { Chain, type ChainHead } from './chain/chain.js';
 import type { GatewayKeys } from './chain/keys.js';
 import type { ClockSync } from './events/types.js';

@@ -1,4 +1,4 @@
-// The single path every event takes (DESIGN §1): validate → (correlate) → seal into the
+// The single path every event takes (docs/contracts.md §Pipeline): validate → (correlate) → seal into the
 // chain → hand to the spool's group-commit writer. Synchronous up to the writer so that
 // seq order is exactly ingest order; durability is the writer's job.
 import type { Logger } from 'pino';
@@ -25,7 +25,7 @@ export interface PipelineOptions {
 }
 
 /**
- * Why unsent events left the spool undelivered: `quota` (eviction, DESIGN §5) or
+ * Why unsent events left the spool undelivered: `quota` (eviction, docs/contracts.md §Spool) or
  * `payload-missing` (rows found at start without their payload, SqliteSpool.removeOrphans).
  */
 export type DropReason = 'quota' | 'payload-missing';

@@ -1,5 +1,5 @@
-// Signs sealed events in a worker thread and hands them on in seq order (DESIGN §1 sits
-// this between the chain and the spool). Ed25519 signing is about half of the pipeline's
+// Signs sealed events in a worker thread and hands them on in seq order (docs/contracts.md
+// §Pipeline: between the chain and the spool). Ed25519 signing is about half of the pipeline's
 // CPU; the chain links hashes of bodies, not signatures, so signing can run beside the
 // main thread while seq, prev and hash stay strictly sequential in agent/chain.
 // Contract: events leave in exactly the order they entered; an event is not accepted

@@ -1,4 +1,4 @@
-// Owns driver lifecycles (DESIGN §3, STYLE practice 5): creates each instance with its
+// Owns driver lifecycles (docs/contracts.md §Driver seam): creates each instance with its
 // own narrow context, starts it with jittered exponential backoff on retryable failures,
 // and isolates failures so one broken driver never stops another.
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-// The one config schema. Defaults are declared here and nowhere else (STYLE practice 7);
+// The one config schema. Defaults are declared here and nowhere else (docs/contracts.md §Practices);
 // docs/configuration.md documents every key and must change with this file.
 // Driver instance schemas live in each driver's manifest and are checked by the loader
 // against `drivers.<kind>[i]`, so errors still name the full path.

@@ -2,21 +2,8 @@
 // it sees through `ctx.emit` and lets the supervisor own retries and policy.
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Clock } from '../agent/clock.js';
 import type { JsonObject, Observation } from '../agent/events/types.js';
-
-/** Time source injected into drivers so tests can control it. */
-export interface Clock {
-  /** Wall clock, ms since the Unix epoch. */
-  now(): number;
-  /** Monotonic ms (performance.now based); never goes back. */
-  mono(): number;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  // process.hrtime is CLOCK_MONOTONIC on Linux: ms since boot, as ts.mono requires.
-  mono: () => Number(process.hrtime.bigint() / 1_000_000n),
-};
 
 /** The narrow context a driver instance gets. Nothing else of the agent is reachable. */
 export interface DriverContext {

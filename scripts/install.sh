@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gatewarden installer (issue 7): install, --upgrade, --uninstall [--purge].
+# gatewarden installer: install, --upgrade, --uninstall [--purge].
 # Root, idempotent (a second run changes nothing), offline-capable: it installs from a
 # checkout or an unpacked release tarball that carries node_modules; npm is only used
 # offline, to prune dev dependencies.

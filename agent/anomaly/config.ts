@@ -1,5 +1,5 @@
 // Config of the network watcher (`netwatch:` in config.yaml; the lead mounts this schema
-// in config/schema.ts). Defaults live here and nowhere else (STYLE practice 7).
+// in config/schema.ts). Defaults live here and nowhere else (docs/contracts.md §Practices).
 import { z } from 'zod';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;

@@ -1,3 +1,3 @@
-// Public surface of netwatch (issue 6), for the composition root.
+// Public surface of netwatch (docs/netwatch.md), for the composition root.
 export { netwatchConfigSchema, type NetwatchConfig, type NetwatchConfigInput } from './config.js';
 export { Netwatch, BASELINE_FILE, type NetwatchOptions, type NetwatchBaseline } from './netwatch.js';

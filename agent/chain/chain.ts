@@ -4,7 +4,7 @@
 // it durable in the same transaction as the events (see agent/spool).
 import { randomUUID, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Clock } from '../../drivers/types.js';
+import type { Clock } from '../clock.js';
 import {
   EVENT_VERSION,
   familyOf,

@@ -1,4 +1,4 @@
-// `gatewarden diag [--json]`: the technician's command (issue 7). Exit 0 all passed,
+// `gatewarden diag [--json]`: the technician's command. Exit 0 all passed,
 // 1 warnings only, 2 at least one failure. Section progress goes to stderr so --json
 // stdout stays one JSON document.
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 // `gatewarden discover <what>`: find devices and print a config snippet to paste, or
-// merge it with --write (issue 7). A small dispatcher: each subcommand is one function,
+// merge it with --write. A small dispatcher: each subcommand is one function,
 // and families whose discovery lives in a driver that may not be in this build (ONVIF
 // cameras, OSDP readers) are imported at run time only if their file exists, so adding
 // one is a matter of shipping drivers/<kind>/discover.ts.

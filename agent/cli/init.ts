@@ -1,4 +1,4 @@
-// `gatewarden init`: first-time provisioning (issue 7). Writes the commented config from
+// `gatewarden init`: first-time provisioning. Writes the commented config from
 // config/template.yaml (never over an existing file without --force), creates the signing
 // key (agent/chain/keys.ts; an existing key is kept — rotating is a separate, deliberate
 // act), and prints the public key, its kid and a one-line enrolment string for the platform.
@@ -38,7 +38,7 @@ export function renderConfig(o: InitOptions, template = readFileSync(TEMPLATE, '
     t = v === undefined ? t : t.replace(new RegExp(`# (\\s*)${key}: \\{\\{${key}\\}\\}`), (_m, sp: string) => `${sp}${key}: ${q(v)}`);
   }
   if (o.ca || o.cert || o.key) t = t.replace('  # tls:', '  tls:');
-  // The installed layout (systemd RuntimeDirectory) keeps the socket in /run (DESIGN §8).
+  // The installed layout (systemd RuntimeDirectory) keeps the socket in /run (docs/contracts.md §Files).
   if ((o.stateDir ?? '/var/lib/gatewarden') === '/var/lib/gatewarden') t = t.replace('# control:\n#   socket: {{controlSocket}}', 'control:\n  socket: "/run/gatewarden/control.sock"');
   t = t.replace('{{controlSocket}}', '/run/gatewarden/control.sock');
   return t;

@@ -1,4 +1,4 @@
-// `gatewarden support-bundle [-o FILE]`: a tar.gz for the vendor's support desk (issue 7):
+// `gatewarden support-bundle [-o FILE]`: a tar.gz for the vendor's support desk:
 // diag report (JSON), the config with every secret replaced, recent logs, spool stats,
 // daemon status and versions. Never private keys or passwords: the key file is never
 // read, secrets are redacted by key name, and every file is scrubbed of the literal

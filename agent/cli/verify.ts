@@ -1,5 +1,5 @@
-// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H]] [--strict] [--json] [FILE|-]`
-// (issue 2 item 8). Reads JSONL line by line (readline), so files of any size stream
+// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H]] [--strict] [--json] [FILE|-]`.
+// Reads JSONL line by line (readline), so files of any size stream
 // through the library verifier in agent/verify. Exit codes are part of the interface:
 // 0 clean, 1 defects (or strict findings), 2 usage errors (bad key, bad --head,
 // unreadable file, unknown option).

@@ -1,4 +1,4 @@
-// Executes verified downlink commands (DESIGN §7). Every command leaves signed evidence:
+// Executes verified downlink commands (docs/contracts.md §Commands). Every command leaves signed evidence:
 // `system.command.rejected` (with the reason) or `system.command.accepted` followed by
 // `system.command.executed`; the platform gets a result on cmd-result (or the MQTT 5
 // response topic, with its correlation data).

@@ -1,4 +1,4 @@
-// Downlink command checks (DESIGN §7). A command is `{body: {cmd, args, target?, id, iat,
+// Downlink command checks (docs/contracts.md §Commands). A command is `{body: {cmd, args, target?, id, iat,
 // exp}, sig}` signed by the platform's Ed25519 key over JCS(body). It is refused when the
 // signature fails, it has expired (or is issued in the future beyond the allowed skew),
 // its id was seen before (replay), or its name disagrees with the topic it came on.

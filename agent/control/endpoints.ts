@@ -1,4 +1,4 @@
-// The daemon's field endpoints (issue 7): the control socket (always on; DESIGN §8) and
+// The daemon's field endpoints: the control socket (always on; docs/contracts.md §Files) and
 // the optional Prometheus endpoint. Kept out of daemon.ts so the composition root only
 // starts and stops them. A failure to bind either is logged and the daemon runs on:
 // losing local diagnostics must never stop evidence from flowing.

@@ -1,4 +1,4 @@
-// The local control protocol (DESIGN §8): newline-delimited JSON over a Unix socket.
+// The local control protocol (docs/contracts.md §Files): newline-delimited JSON over a Unix socket.
 // One request per line `{"id":1,"method":"status"}`, one response line per request
 // `{"id":1,"ok":true,"result":{…}}` or `{"id":1,"ok":false,"error":"…"}`. Access control
 // is the socket file's mode (0660, group gatewarden): whoever can connect may read

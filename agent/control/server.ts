@@ -1,5 +1,5 @@
 // Control socket server, owned by the daemon (agent/daemon.ts). Listens on a Unix socket,
-// mode 0660 so only root and the service group can talk to it (DESIGN §8). A stale
+// mode 0660 so only root and the service group can talk to it (docs/contracts.md §Files). A stale
 // socket file left by a SIGKILLed daemon is removed before listening, but only after a
 // connect attempt proves nobody is serving on it (two daemons must not steal the socket).
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The three shipped rules of issue 6. Type names are the ones the drivers emit (checked
+// The three shipped correlation rules. Type names are the ones the drivers emit (checked
 // against docs/events.schema.json): OSDP door forced/held and reader tamper, the Modbus
 // door contact alarm, ONVIF tamper and video loss, netwatch verdicts. Denials
 // (`access.card.denied`, `access.keypad.denied`) are emitted by no driver yet.

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Clock } from '../../drivers/types.js';
+import type { Clock } from '../clock.js';
 import type { SealedEvent } from '../chain/chain.js';
 import type { EventBody, JsonObject, Observation } from '../events/types.js';
 import type { EventListener } from '../pipeline.js';

@@ -1,4 +1,4 @@
-// Broker checks of `gatewarden diag`, in the order a connection is built (issue 7):
+// Broker checks of `gatewarden diag`, in the order a connection is built:
 // DNS → TCP → TLS handshake (trust, host name, expiry) → MQTT auth (CONNACK) → a QoS 1
 // publish/PUBACK round trip. A failed step makes the later ones 'skip' so the table
 // points at the first broken layer only. Uses its own client id so it never takes over
@@ -216,7 +216,7 @@ export async function checkBroker(o: BrokerCheckOptions): Promise<DiagCheck[]> {
   const client = sess.client;
   out.push(pass('broker', 'MQTT auth', `CONNACK accepted${c.username ? ` for user ${c.username}` : ' (anonymous)'}`));
   try {
-    // A diag-only topic beside health (DESIGN §6 prefix); not retained, QoS 1 so the
+    // A diag-only topic beside health (docs/contracts.md §Topics prefix); not retained, QoS 1 so the
     // PUBACK proves the broker accepted it.
     const topic = `${c.prefix}/${o.config.site}/${o.config.gateway}/diag`;
     const t0 = performance.now();

@@ -7,7 +7,8 @@
 import pino from 'pino';
 import type { DriverInstanceConfig } from '../../config/loader.js';
 import { loadManifest } from '../../drivers/registry.js';
-import { systemClock, type DiagnosticResult, type Driver } from '../../drivers/types.js';
+import { systemClock } from '../clock.js';
+import type { DiagnosticResult, Driver } from '../../drivers/types.js';
 import type { InstanceStatus } from '../supervisor.js';
 import type { Identity } from './perms.js';
 import { problem, type DiagCheck } from './types.js';

@@ -1,5 +1,5 @@
 // Host-side checks of `gatewarden diag` that need no peer: signing key, clock, disk and
-// spool (issue 7). Each returns DiagChecks; none throws for an expected failure.
+// spool. Each returns DiagChecks; none throws for an expected failure.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';

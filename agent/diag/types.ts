@@ -1,4 +1,4 @@
-// The shape of a `gatewarden diag` run (issue 7). A check is the driver seam's
+// The shape of a `gatewarden diag` run. A check is the driver seam's
 // DiagnosticResult (drivers/types.ts) plus the section it belongs to; the report's exit
 // code is 0 when everything passed, 1 with warnings, 2 with failures.
 import type { DiagnosticResult, Verdict } from '../../drivers/types.js';

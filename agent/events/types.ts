@@ -1,4 +1,4 @@
-// The event contract v1 (DESIGN §4). This file is the single TypeScript statement of
+// The event contract v1 (docs/contracts.md §Event). This file is the single TypeScript statement of
 // the signed body; docs/events.schema.json is its JSON Schema twin and the two must
 // change together.
 
@@ -73,7 +73,7 @@ export interface Observation {
   at?: Date;
 }
 
-/** Event families of DESIGN §4; the first segment of `type` and the `evt/{family}` topic. */
+/** Event families of docs/contracts.md §Event; the first segment of `type` and the `evt/{family}` topic. */
 export const FAMILIES = ['access', 'video', 'sensor', 'network', 'incident', 'system'] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -85,7 +85,7 @@ export function familyOf(type: string): Family {
 
 const TYPE_RE = /^[a-z]+(\.[a-z0-9_]+){1,4}$/
 
-/** Evidence classes are kept longest when the spool is over quota (DESIGN §5). */
+/** Evidence classes are kept longest when the spool is over quota (docs/contracts.md §Spool). */
 export function isEvidence(type: string): boolean {
   return (
     type.startsWith('access.') ||

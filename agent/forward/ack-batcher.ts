@@ -1,4 +1,4 @@
-// Batches Spool.markSent (DESIGN §5: a row leaves only after its PUBACK): one spool
+// Batches Spool.markSent (docs/contracts.md §Spool: a row leaves only after its PUBACK): one spool
 // transaction per `maxBatch` acks or per `delayMs` after the first unflushed ack, so
 // marking costs a fraction of a transaction per event. Owned by the forwarder, which
 // flushes before every rewind so acknowledged rows are not resent.

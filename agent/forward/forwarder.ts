@@ -1,4 +1,4 @@
-// The MQTT forwarder (DESIGN §6): spool → broker, QoS 1, in rowid (= seq) order, a row
+// The MQTT forwarder (docs/contracts.md §Topics): spool → broker, QoS 1, in rowid (= seq) order, a row
 // marked sent only after a successful PUBACK. Called by the composition root: start()
 // once, notify() after each spool commit, stop() at shutdown.
 //
@@ -184,7 +184,7 @@ export class Forwarder {
     this.reconnectTimer = null;
     if (!this.running) return;
     this.attempts++;
-    // bdSeq rises per attempt and across restarts (DESIGN §6): persisted before CONNECT.
+    // bdSeq rises per attempt and across restarts (docs/contracts.md §Topics): persisted before CONNECT.
     this.bdSeq++;
     try {
       this.o.spool.setMeta('bdSeq', String(this.bdSeq));

@@ -1,5 +1,5 @@
-// An mqtt.js outgoing store that keeps nothing. The spool is the store of record (DESIGN
-// §5): a client is discarded on every disconnect and the forwarder resends from the
+// An mqtt.js outgoing store that keeps nothing. The spool is the store of record
+// (docs/contracts.md §Spool): a client is discarded on every disconnect and the forwarder resends from the
 // spool, so mqtt.js's default in-memory store only cloned and held every in-flight
 // publish for nothing (profiled: a tenth of the drain's CPU).
 import { Readable } from 'node:stream';

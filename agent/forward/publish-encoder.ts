@@ -1,7 +1,7 @@
 // One-buffer PUBLISH encoding for the forwarder's hot path (MQTT 3.1.1 §3.3, MQTT 5.0 §3.3).
 //
 // mqtt-packet writes a PUBLISH as 7 separate stream writes, and the MQTT 5 user property
-// `hist` (DESIGN §6) adds 5 more: every one is a Writable.write with its own bookkeeping.
+// `hist` (docs/contracts.md §Topics) adds 5 more: every one is a Writable.write with its own bookkeeping.
 // Measured on a 100k backlog, the property alone cost raw mqtt.js 25–30 % of its QoS 1
 // rate. Here the property section is encoded once per process and each PUBLISH leaves as
 // one buffer. Byte-for-byte equality with mqtt-packet's own encoder is a unit test

@@ -8,7 +8,7 @@ export type PublishOpts = NonNullable<Parameters<MqttClient['publish']>[2]>;
 
 export const QOS1: PublishOpts = Object.freeze({ qos: 1 });
 export const QOS1_RETAIN: PublishOpts = Object.freeze({ qos: 1, retain: true });
-// MQTT 5 user property hist (DESIGN §6). Shared, frozen option objects: one allocation for
+// MQTT 5 user property hist (docs/contracts.md §Topics). Shared, frozen option objects: one allocation for
 // the process instead of one per publish (seq and epoch are in the signed body already).
 export const HIST1: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '1' }) }) }) as PublishOpts;
 export const HIST0: PublishOpts = Object.freeze({ qos: 1, properties: Object.freeze({ userProperties: Object.freeze({ hist: '0' }) }) }) as PublishOpts;

@@ -1,5 +1,5 @@
-// The MQTT topic map of DESIGN §6, in one place (STYLE: "the MQTT API typed per topic in
-// one file"). Every topic is `{prefix}/{site}/{gw}/…`; ids were checked by config/schema.ts
+// The MQTT topic map of docs/contracts.md §Topics, in one place: the MQTT API typed per
+// topic in one file. Every topic is `{prefix}/{site}/{gw}/…`; ids were checked by config/schema.ts
 // to contain no '/', '+', '#', so no escaping is needed here.
 import type { Family } from '../events/types.js';
 

@@ -1,4 +1,4 @@
-// Quota eviction (DESIGN §5): when an append would take the spool over its byte quota,
+// Quota eviction (docs/contracts.md §Spool): when an append would take the spool over its byte quota,
 // rows leave inside the append's own transaction in this order:
 //   1. sent rows, oldest sent first (already delivered: not a loss);
 //   2. unsent rows: non-evidence before evidence (isEvidence), then lowest severity, then

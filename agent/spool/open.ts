@@ -1,4 +1,4 @@
-// Opening the spool file (DESIGN §5 "startup runs an integrity check; a corrupt file is
+// Opening the spool file (docs/contracts.md §Spool: "startup runs an integrity check; a corrupt file is
 // moved aside (never deleted) and a new epoch begins") and brings an older layout to
 // SCHEMA_VERSION (v1 → v2: payloads split out of `events`). Everything here runs once
 // per process start, before the chain is built from the recovered head.
@@ -32,7 +32,7 @@ export interface OpenedDatabase {
 /**
  * Open (creating when missing) the writer connection: WAL so read-only readers (CLI)
  * run beside the daemon, synchronous=FULL so a returned COMMIT survives power loss
- * (accepted = committed, DESIGN §5). A file that is not a database or fails quick_check
+ * (accepted = committed, docs/contracts.md §Spool). A file that is not a database or fails quick_check
  * is renamed to `<path>.corrupt-<ISO time>` with its -wal/-shm and a fresh file created.
  * Other errors (permissions, a newer schema, busy, a failed migration) are thrown: they
  * are not corruption and moving the file aside would lose a healthy spool.

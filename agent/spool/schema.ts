@@ -1,4 +1,4 @@
-// The spool's on-disk layout (DESIGN §5), shared by the writer connection
+// The spool's on-disk layout (docs/contracts.md §Spool), shared by the writer connection
 // (sqlite-spool.ts) and read-only readers (readonly.ts). Bump SCHEMA_VERSION and add a
 // migration in open.ts whenever a statement below changes meaning.
 // History: v1 kept the payload inline in `events`; v2 (this) moved it to `payloads`.
@@ -38,7 +38,7 @@ export function rowBytes(payload: string): number {
  * Partial indexes cover exactly what the hot paths read:
  *  - events_unsent: readUnsent / oldest unsent, in rowid order;
  *  - events_evict:  quota eviction of unsent rows (non-evidence first, lowest severity,
- *                   oldest) — DESIGN §5;
+ *                   oldest) — docs/contracts.md §Spool;
  *  - events_sent:   prune and early eviction of sent rows, oldest sent first;
  *  - events_seq:    readRange (replay) and a guard against storing one seq twice.
  *

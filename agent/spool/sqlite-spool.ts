@@ -1,4 +1,4 @@
-// The SQLite outbox (DESIGN §5): the one writer connection of the daemon. Every public
+// The SQLite outbox (docs/contracts.md §Spool): the one writer connection of the daemon. Every public
 // method is synchronous (better-sqlite3); a method that writes does so in exactly one
 // transaction, and in-memory mirrors (head, byte total, counters, rowid high-water) are
 // updated only after that transaction committed, so a throwing append leaves both the

@@ -1,4 +1,4 @@
-// The spool contract (DESIGN §5). One implementation today (SQLite); the contract suite
+// The spool contract (docs/contracts.md §Spool). One implementation today (SQLite); the contract suite
 // in test/unit/spool-contract.test.ts is written against this interface.
 import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import type { Family, Severity } from '../events/types.js';

@@ -1,4 +1,4 @@
-// Group commit in front of the spool (DESIGN §5: "writes are grouped (a few ms or N
+// Group commit in front of the spool (docs/contracts.md §Spool: "writes are grouped (a few ms or N
 // events per transaction) so one fsync covers many events"). The pipeline calls
 // enqueue() right after Chain.seal(); an event is *accepted* only when the transaction
 // holding it committed, which callers learn from onCommitted, whenCommitted(ticket) or

@@ -1,4 +1,4 @@
-// Shape checks of one received item against the event contract v1 (DESIGN §4), before
+// Shape checks of one received item against the event contract v1 (docs/contracts.md §Event), before
 // any cryptography: a line that is not a `{body, sig}` envelope is named by line number
 // and kept out of the chain analysis.
 import { SEVERITIES, type EventBody, type SignedEvent } from '../events/types.js';

@@ -1,6 +1,6 @@
 // The verifier's report: the shape the platform consumes (`verify --json` prints it as is).
 // Findings are either defects (the chain is not intact: `ok` is false) or info (normal
-// under MQTT QoS 1 delivery — issue 2 item 8 — that `strict` turns into failures).
+// under MQTT QoS 1 delivery — that `strict` turns into failures).
 import type { KeyObject } from 'node:crypto';
 
 export const DEFECT_KINDS = [
@@ -8,7 +8,7 @@ export const DEFECT_KINDS = [
   'bad-signature',
   /** Line is not JSON. */
   'bad-json',
-  /** JSON, but not a `{body, sig}` envelope of contract v1 (DESIGN §4). */
+  /** JSON, but not a `{body, sig}` envelope of contract v1 (docs/contracts.md §Event). */
   'bad-envelope',
   /** Seq range absent inside the received span and not declared dropped. */
   'missing',
@@ -32,7 +32,7 @@ export const INFO_KINDS = [
   'out-of-order',
   /** The stream starts mid-chain (first seq > 1) or the previous epoch is not in the input. */
   'joined-late',
-  /** Seqs the spool quota dropped, named by a signed `system.spool.overflow` (DESIGN §5). */
+  /** Seqs the spool quota dropped, named by a signed `system.spool.overflow` (docs/contracts.md §Spool). */
   'declared-drop',
 ] as const;
 

@@ -1,5 +1,5 @@
-// The chain verifier (issue 2 item 8): checks a stream of published `{body, sig}` events
-// against the contract of DESIGN §4 — signatures, seq continuity, prev links,
+// The chain verifier: checks a stream of published `{body, sig}` events
+// against the contract of docs/contracts.md §Event — signatures, seq continuity, prev links,
 // checkpoints, epoch links — and reports per (site, gw, epoch). A library with no CLI
 // dependencies: the platform calls verifyEvents()/createVerifier() directly.
 //
@@ -143,7 +143,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
     semantics(g, entry, env.event, seq);
   }
 
-  /** Type-specific claims of signed system events (DESIGN §4, §5). */
+  /** Type-specific claims of signed system events (docs/contracts.md §Event, §Spool). */
   function semantics(g: Group, entry: Entry, ev: SignedEvent, seq: number): void {
     const { body } = ev;
     const bad = (kind: 'checkpoint-mismatch' | 'bad-envelope', detail: string): void => {

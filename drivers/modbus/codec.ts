@@ -63,7 +63,7 @@ export type DecodeResult = { ok: true; value: PointValue } | { ok: false; reason
 /**
  * Decode the raw value of a register point. 16-bit types honour only the byte swap of the
  * order (BADC/DCBA). int64/uint64 outside ±2^53 come back as decimal strings: event data
- * must hold safe integers (DESIGN §4).
+ * must hold safe integers (docs/contracts.md §Event).
  */
 export function decodeRegisters(regs: ArrayLike<number>, type: DataType, order: WordOrder, bit?: number): DecodeResult {
   if (regs.length < registerWidth(type, regs.length)) return { ok: false, reason: `need ${registerWidth(type)} registers, got ${regs.length}` };

@@ -1,5 +1,5 @@
 // Config of one Modbus bus instance (`drivers.modbus[i]`). Defaults live here and nowhere
-// else (STYLE practice 7). One instance = one bus: an RTU line (one serial port, many
+// else (docs/contracts.md §Practices). One instance = one bus: an RTU line (one serial port, many
 // units sharing it) or one TCP endpoint (a device or a gateway with units behind it).
 import { z } from 'zod';
 import { backoffSchema, idString } from '../../config/schema.js';

@@ -1,4 +1,4 @@
-// Modbus RTU/TCP driver manifest (DESIGN §3): one instance per bus. The registry imports
+// Modbus RTU/TCP driver manifest (docs/contracts.md §Driver seam): one instance per bus. The registry imports
 // this lazily as `./modbus/index.js`.
 import type { DriverManifest } from '../types.js';
 import { modbusConfigSchema, type ModbusConfig } from './config.js';

@@ -146,7 +146,7 @@ export class CameraSession {
   }
 
   private emit(type: string, severity: Severity, data: JsonObject, at?: Date): void {
-    if (this.stopped) return; // stop() promises silence (DESIGN §3)
+    if (this.stopped) return; // stop() promises silence (docs/contracts.md §Driver seam)
     this.ctx.emit({ type, severity, device: this.cam.id, data, ...(at ? { at } : {}) });
   }
 

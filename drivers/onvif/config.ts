@@ -1,5 +1,5 @@
 // Config of one ONVIF driver instance (`drivers.onvif[i]`): a list of cameras, each a
-// device (`src.device` = camera id). Defaults live here and nowhere else (STYLE practice 7).
+// device (`src.device` = camera id). Defaults live here and nowhere else (docs/contracts.md §Practices).
 import { z } from 'zod';
 import { backoffSchema, byteSize, idString } from '../../config/schema.js';
 

@@ -1,4 +1,4 @@
-// ONVIF notification → gatewarden observation (DESIGN §4, family `video.*`). A table of
+// ONVIF notification → gatewarden observation (docs/contracts.md §Event, family `video.*`). A table of
 // topic rules (ONVIF Core Annex / Event §9.10 topic set, as real cameras use them) with the
 // vendor field-name variants each needs. Property events (PropertyOperation Initialized /
 // Changed / Deleted, Event §9.4.3) are turned into edges: the normaliser keeps the last

@@ -1,4 +1,4 @@
-// ONVIF camera driver manifest (DESIGN §3). The registry imports this lazily as
+// ONVIF camera driver manifest (docs/contracts.md §Driver seam). The registry imports this lazily as
 // `./onvif/index.js`; each instance manages a list of cameras.
 import type { DriverManifest } from '../types.js';
 import { onvifConfigSchema, type OnvifConfig } from './config.js';

@@ -1,4 +1,4 @@
-// Downlink commands of the OSDP driver (DESIGN §7): name + JSON args → an OSDP command
+// Downlink commands of the OSDP driver (docs/contracts.md §Commands): name + JSON args → an OSDP command
 // (v2.2 §6.10 OUT, §6.11 LED, §6.12 BUZ, §6.13 TEXT, §6.14 COMSET). Args are validated
 // here so a platform command with a bad argument fails with a message naming the field.
 import { z } from 'zod';

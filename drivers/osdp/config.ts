@@ -1,5 +1,5 @@
 // Config of one OSDP bus instance (`drivers.osdp[i]`): one serial port (RS-485, half
-// duplex), many readers. Defaults live here and nowhere else (STYLE practice 7).
+// duplex), many readers. Defaults live here and nowhere else (docs/contracts.md §Practices).
 // Timing defaults follow OSDP v2.2: reply timeout 200 ms (§5.7), reader offline after 8 s
 // without a valid reply (§5.7 / Annex A "offline" guidance as libosdp applies it).
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// The OSDP control-panel driver (DESIGN §3): one instance = one bus (serial port) with its
+// The OSDP control-panel driver (docs/contracts.md §Driver seam): one instance = one bus (serial port) with its
 // readers. Layers: transport (BytePort) → phy (Deframer, frames) → cp (ReaderSession,
 // BusScheduler, Secure Channel policy) → this file (seam: start/stop/health/diagnose/command).
 import { accessSync, constants, statSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// OSDP control-panel driver manifest (DESIGN §3): one instance per RS-485 bus. The registry
+// OSDP control-panel driver manifest (docs/contracts.md §Driver seam): one instance per RS-485 bus. The registry
 // imports this lazily as `./osdp/index.js`.
 import type { DriverManifest } from '../types.js';
 import { osdpConfigSchema, type OsdpConfig } from './config.js';

@@ -170,7 +170,7 @@ export function openBytePort(opts: BytePortOptions): BytePort {
   return new SerialBytePort(opts);
 }
 
-/** Open a port for a driver's start(): a port that cannot open is a retryable failure (DESIGN §3). */
+/** Open a port for a driver's start(): a port that cannot open is a retryable failure (docs/contracts.md §Driver seam). */
 export async function openPortForDriver(opts: BytePortOptions): Promise<BytePort> {
   const port = openBytePort(opts);
   try {

@@ -1,4 +1,4 @@
-// The byte-stream transport seam (DESIGN §3, STYLE practice 3): a tiny promise-based port
+// The byte-stream transport seam (docs/contracts.md §Driver seam): a tiny promise-based port
 // that serial protocol stacks (OSDP, Wiegand converters) are written against. Two real
 // implementations live in ./serial.ts: a serialport-backed one and an in-process pair.
 //

@@ -1,5 +1,5 @@
 // Config of one Wiegand-to-serial converter (`drivers.wiegand[i]`): one serial port, one
-// reader behind it. Defaults live here and nowhere else (STYLE practice 7).
+// reader behind it. Defaults live here and nowhere else (docs/contracts.md §Practices).
 import { z } from 'zod';
 import { backoffSchema, idString } from '../../config/schema.js';
 import { customFormatSchema } from '../osdp/config.js';

@@ -1,4 +1,4 @@
-// Wiegand-to-serial converter driver (DESIGN §3): reads lines from the converter's port,
+// Wiegand-to-serial converter driver (docs/contracts.md §Driver seam): reads lines from the converter's port,
 // parses them (./lines.ts) and decodes the bits (./formats.ts) → access.card.read. Raw bits
 // are always kept; unknown lengths are reported raw (format 'unknown'), never guessed.
 // Wiegand has no reply channel, so the reader itself cannot be supervised; what can be is

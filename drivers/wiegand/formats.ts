@@ -104,7 +104,7 @@ function positions(from: number, to: number, keep: (pos: number) => boolean): nu
   return out;
 }
 
-/** Built-in formats. Layouts cross-checked against ../shared/vectors/wiegand.json. */
+/** Built-in formats. Layouts cross-checked against test/vectors/wiegand.json. */
 export const BUILTIN_FORMATS: readonly WiegandFormat[] = [
   defineWiegandFormat({
     name: 'H10301',

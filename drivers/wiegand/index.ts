@@ -1,4 +1,4 @@
-// Wiegand-to-serial converter driver manifest (DESIGN §3). The registry imports this
+// Wiegand-to-serial converter driver manifest (docs/contracts.md §Driver seam). The registry imports this
 // lazily as `./wiegand/index.js`.
 import type { DriverManifest } from '../types.js';
 import { wiegandConfigSchema, type WiegandConfig } from './config.js';

@@ -1,5 +1,5 @@
 // Netwatch benchmark (not a test): CPU and RSS of a netwatch child polling at a 5 s interval
-// in a network namespace whose neighbour table holds 250 entries (issue 6). The child is
+// in a network namespace whose neighbour table holds 250 entries. The child is
 // test/helpers/netwatch-child.ts under `ip netns exec`, so it pays the real costs: reading
 // /proc/net/{arp,dev,tcp*,udp*,snmp}, scanning /proc/<pid>/fd for listener owners, the
 // `ip monitor neigh` child, JSON baseline writes. CPU is utime+stime of the node process

@@ -1,6 +1,6 @@
 // docs/events.schema.json as a test oracle for `data`: every observation a driver emits in
 // an integration test is checked against the `data.<type>` schema that the envelope's
-// `allOf` if/then wiring selects for its type (DESIGN §4: "a JSON Schema per type"). A type
+// `allOf` if/then wiring selects for its type (docs/contracts.md §Event: one JSON Schema per type). A type
 // no wiring entry covers is an error too, so a new event type cannot ship undocumented.
 //
 // Failures are recorded, not thrown: emit runs inside driver code (poll loops, stream

@@ -1,5 +1,5 @@
 // An in-memory implementation of the Spool contract (agent/spool/types.ts) for forwarder
-// tests: a real implementation of the interface, not a mock (STYLE practice 3). No quota
+// tests: a real implementation of the interface, not a mock (docs/contracts.md §Practices). No quota
 // or retention; append keeps rows in rowid order.
 import type { ChainHead, SealedEvent } from '../../agent/chain/chain.js';
 import type { AppendResult, Spool, SpoolRow, SpoolStats } from '../../agent/spool/types.js';

@@ -1,4 +1,4 @@
-// DESIGN §7 against a real mosquitto and the real daemon: signed commands are executed;
+// docs/contracts.md §Commands against a real mosquitto and the real daemon: signed commands are executed;
 // forged, expired, replayed and unsupported ones are refused with a signed
 // system.command.rejected event and a result naming the reason.
 import { test } from 'node:test';

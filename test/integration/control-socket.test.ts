@@ -1,6 +1,6 @@
 // The control socket over a real Unix socket: round trip, mode 0660, unknown methods,
 // a stale socket file left by a killed daemon, a second server refused, and "daemon not
-// running" as ControlUnavailableError (issue 7, DESIGN §8).
+// running" as ControlUnavailableError (docs/contracts.md §Files).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

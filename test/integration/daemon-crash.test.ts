@@ -1,4 +1,4 @@
-// DESIGN §5: an event accepted (committed) before `kill -9` is delivered after restart.
+// docs/contracts.md §Spool: an event accepted (committed) before `kill -9` is delivered after restart.
 // 20 SIGKILL/restart cycles of the real daemon under load, against a real mosquitto; then
 // the verifier must see one clean chain and every accepted event must have arrived.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// `gatewarden diag` against the real daemon and a real mosquitto (issue 7): all ✔ first,
+// `gatewarden diag` against the real daemon and a real mosquitto: all ✔ first,
 // then one thing broken at a time, each reported as the right ✖ with a hint naming the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

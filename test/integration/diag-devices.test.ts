@@ -1,4 +1,4 @@
-// `gatewarden diag` device checks against the real daemon (issue 7, "What it must show"):
+// `gatewarden diag` device checks against the real daemon:
 // a real mosquitto, the SOAP test camera and an OSDP PD on a socat pty pair. All camera and
 // reader checks pass; then one device thing is broken at a time — the reader unplugged
 // (the PD stops answering: the adapter and line stay, the reader is gone), then the camera

@@ -1,4 +1,4 @@
-// `gatewarden support-bundle` (issue 7): the tarball holds diag JSON, redacted config,
+// `gatewarden support-bundle`: the tarball holds diag JSON, redacted config,
 // logs, spool stats and versions — and no password or key material anywhere in it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // diag's TLS layer against a real mosquitto: an untrusted broker certificate and an
-// expired one are each the right ✖ with a hint naming the fix (issue 7).
+// expired one are each the right ✖ with a hint naming the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // Authentication and authorization against a real mosquitto: a wrong password is a clear
 // error retried with growing (full-jitter, here pinned) backoff; an ACL that denies one
-// topic yields PUBACK 0x87 for v5 and the refused row stays unsent (DESIGN §5, §6).
+// topic yields PUBACK 0x87 for v5 and the refused row stays unsent (docs/contracts.md §Spool, §Topics).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';

@@ -1,5 +1,5 @@
 // Forwarder against a real mosquitto: birth/Will, ordered delivery and marking, bdSeq
-// across restarts, historical marking, 3.1.1 mode, health topic (DESIGN §6).
+// across restarts, historical marking, 3.1.1 mode, health topic (docs/contracts.md §Topics).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

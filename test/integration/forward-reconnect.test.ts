@@ -1,4 +1,4 @@
-// Broker stopped mid-stream and restarted on the same port (DESIGN §6): everything
+// Broker stopped mid-stream and restarted on the same port (docs/contracts.md §Topics): everything
 // arrives, first deliveries stay in seq order, rows resent after the reconnect carry
 // hist=1, device state is re-published, and the spool ends fully marked.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// scripts/install.sh for real, into a throwaway root (issue 7): install, a second run
+// scripts/install.sh for real, into a throwaway root: install, a second run
 // that changes nothing, upgrade keeping config/keys/spool, uninstall keeping data, purge.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Netwatch against a real LAN of network namespaces (issue 6 "what it must show"). The
+// Netwatch against a real LAN of network namespaces (docs/netwatch.md). The
 // netwatch runs *inside* the gateway namespace as a child (test/helpers/netwatch-child.ts
 // under `ip netns exec`), so it reads that namespace's /proc/net and `ip monitor`. Steps
 // run in order on one LAN; each waits for a condition (no sleeps as assertions).

@@ -1,7 +1,7 @@
-// End to end for issue 3: the real daemon (`gatewarden run`) with `drivers.osdp` on one end
+// OSDP end to end: the real daemon (`gatewarden run`) with `drivers.osdp` on one end
 // of a socat pty pair, the test PD on the other, a real mosquitto. A 26-bit H10301 card
-// (shared/vectors/wiegand.json) becomes exactly one signed access.card.read on evt/access,
-// in plaintext and inside a Secure Channel session; a signed `led` command (DESIGN §7)
+// (test/vectors/wiegand.json) becomes exactly one signed access.card.read on evt/access,
+// in plaintext and inside a Secure Channel session; a signed `led` command (docs/contracts.md §Commands)
 // reaches the PD; the whole received evt/# stream verifies with the gateway public key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Cross-checks of the test PD against ../shared/vectors/osdp.json: its own Annex D
+// Cross-checks of the test PD against test/vectors/osdp.json: its own Annex D
 // arithmetic (session keys, cryptograms, RMAC-I, MACs, encrypted payloads) and its answer
 // to the captured osdp_ID. If the CP and the peer ever agreed on a wrong derivation, these
 // catch it; the CP's own layers are held to the same vectors in test/unit/osdp-sc.test.ts.

@@ -1,4 +1,4 @@
-// DESIGN §5 quota: with the spool forced small, the signed system.spool.overflow events
+// docs/contracts.md §Spool quota: with the spool forced small, the signed system.spool.overflow events
 // name exactly the dropped seq ranges, the verifier accounts for every gap with them, and
 // evidence (access.*) is kept over low-severity readings. Real chain, real SQLite file.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Accepted = committed under kill -9 (DESIGN §5): a child appends sealed events and
+// Accepted = committed under kill -9 (docs/contracts.md §Spool): a child appends sealed events and
 // prints each seq after its commit returned; we SIGKILL it at a random moment, reopen
 // the real file and check that every printed seq is there, the recovered head is the
 // last row, and the chain is intact. Each cycle continues the chain from that head,

@@ -1,4 +1,4 @@
-// The hardened unit (issue 7): `systemd-analyze verify` clean and `systemd-analyze
+// The hardened unit: `systemd-analyze verify` clean and `systemd-analyze
 // security` exposure ≤ 2.0, on the unit as install.sh installs it into a throwaway root
 // (ExecStart's node must exist for verify). Needs systemd-analyze (apt-get install systemd);
 // the test is skipped, saying so, when it is missing.

@@ -1,6 +1,6 @@
 // The test PD's own Secure Channel arithmetic (OSDP v2.2 Annex D), written from the spec
 // independently of drivers/osdp/sc so that a CP bug in key derivation, MAC chaining or
-// padding cannot be mirrored by the peer. Checked against ../shared/vectors/osdp.json in
+// padding cannot be mirrored by the peer. Checked against test/vectors/osdp.json in
 // test/integration/osdp-peer.test.ts.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 

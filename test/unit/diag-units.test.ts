@@ -1,4 +1,4 @@
-// Pure parts of the field tooling (issue 7): permission maths for the daemon's user,
+// Pure parts of the field tooling: permission maths for the daemon's user,
 // exit codes and rendering, redaction, the init template, metrics exposition, protocol.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -19,7 +19,7 @@ test('full-jitter backoff: cap doubles from minMs to maxMs, never below minMs', 
   assert.equal(b.next(), 100);
 });
 
-test('topic map of DESIGN §6', () => {
+test('topic map of docs/contracts.md §Topics', () => {
   const t = makeTopics('gatewarden/v1', 's1', 'g1');
   assert.equal(t.state, 'gatewarden/v1/s1/g1/state');
   assert.equal(t.evt('access'), 'gatewarden/v1/s1/g1/evt/access');

@@ -1,4 +1,4 @@
-// The spool contract (DESIGN §5, agent/spool/types.ts) as one suite, run against every
+// The spool contract (docs/contracts.md §Spool, agent/spool/types.ts) as one suite, run against every
 // implementation (today: SQLite, real files, real fsync), then the SQLite-only parts:
 // integrity check / move-aside and read-only readers beside the writer.
 import { after, describe, test, type TestContext } from 'node:test';

@@ -1,5 +1,5 @@
 // Sent marks commit without an fsync of their own (synchronous=NORMAL for that
-// transaction only); appends — accepted events — must stay synchronous=FULL (DESIGN §5).
+// transaction only); appends — accepted events — must stay synchronous=FULL (docs/contracts.md §Spool).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The supervisor owns retries and isolation (STYLE practice 5), exercised with real
+// The supervisor owns retries and isolation (docs/contracts.md §Driver seam), exercised with real
 // driver instances registered through a real manifest-shaped object.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

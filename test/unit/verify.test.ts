@@ -1,5 +1,5 @@
-// The verifier against real chains (test/helpers/chain.ts): every defect of issue 2's
-// "what it must show" list, detected at the right seq, and the QoS 1 normalities
+// The verifier against real chains (test/helpers/chain.ts): every chain defect
+// the verifier must report, detected at the right seq, and the QoS 1 normalities
 // (re-delivery, reordering, late join, declared drops, several epochs) accepted.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

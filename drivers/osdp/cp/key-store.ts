@@ -1,5 +1,5 @@
 // Secure Channel Base Keys set by install mode (OSDP v2.2 Annex D, osdp_KEYSET), kept in
-// one JSON file in the state dir, mode 0600 (DESIGN §8: keys 0600). Written atomically and
+// one JSON file in the state dir, mode 0600 (docs/contracts.md §Files: keys 0600). Written atomically and
 // durably (agent/state-file.ts) so a crash never leaves a half-written key — losing an SCBK after
 // the reader accepted it would lock the reader out until it is reset to SCBK-D on site.
 import { existsSync, readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import type { OsdpReply, PdIdentity } from '../proto/replies.js';
 import type { ReaderConfig } from '../config.js';
 import { fmtCardData, keypadData, rawCardData } from './card.js';
 import { DoorMonitor } from './door.js';
-import type { Clock } from '../../types.js';
+import type { Clock } from '../../../agent/clock.js';
 
 /** What ReaderEvents needs to know of the reader (kept narrow to avoid a cycle). */
 export interface ReaderView {

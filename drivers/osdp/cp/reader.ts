@@ -16,7 +16,7 @@ import type { OsdpBus } from './bus.js';
 import { HandshakeFailure, resolveKey, runHandshake, type ResolvedKey } from './handshake.js';
 import type { KeyStore } from './key-store.js';
 import type { ReaderEvents } from './reader-events.js';
-import type { Clock } from '../../types.js';
+import type { Clock } from '../../../agent/clock.js';
 import type { OsdpConfig, ReaderConfig } from '../config.js';
 
 export type ReaderState = 'unknown' | 'offline' | 'secure-wait' | 'online';

@@ -6,7 +6,7 @@
 import { FrameError } from '../errors.js';
 import type { OsdpBus } from './bus.js';
 import type { ReaderSession } from './reader.js';
-import type { Clock } from '../../types.js';
+import type { Clock } from '../../../agent/clock.js';
 
 export interface SchedulerOptions {
   bus: OsdpBus;

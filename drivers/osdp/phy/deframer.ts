@@ -1,7 +1,7 @@
 // Streaming frame reassembler for one RS-485 bus (OSDP v2.2 §5). Bytes arrive in arbitrary
 // chunks; frames come out whole and verified. Contract:
 // - push(chunk) returns (and hands to `onFrame`) every complete valid frame, in order.
-// - Never throws for any input. Every discarded byte is counted (STYLE: no silent loss).
+// - Never throws for any input. Every discarded byte is counted (no silent loss, docs/contracts.md §Practices).
 // - Resync rule: on a bad LEN, bad check characters or a malformed-but-checked frame, drop
 //   ONE byte (the SOM) and rescan, so a valid frame that starts inside the bad bytes
 //   is still found.

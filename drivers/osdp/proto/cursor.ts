@@ -1,6 +1,6 @@
 // Bounds-checked little-endian reader over a command/reply payload. Every failure is an
 // OsdpParseError naming the field and its byte offset, so a bad reply can be reported
-// precisely (STYLE: errors that name the path).
+// precisely (errors that name the path, docs/contracts.md §Practices).
 import { OsdpParseError } from '../errors.js';
 
 export class Cursor {

@@ -1,6 +1,6 @@
 // Secure Channel primitives (OSDP v2.2 Annex D), AES-128 from node:crypto. Pure functions;
 // state (which MAC is "previous") lives in SecureSession. Checked against the spec's
-// Annex E values and three captured libosdp sessions in ../shared/vectors/osdp.json.
+// Annex E values and three captured libosdp sessions in test/vectors/osdp.json.
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { SecureChannelError } from '../errors.js';
 
