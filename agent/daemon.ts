@@ -22,6 +22,7 @@ import { attachCommands } from './commands/index.js';
 import { Netwatch } from './anomaly/index.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
+import { acquireStateLock, type StateLock } from './state-lock.js';
 
 
 export interface DaemonOptions {
@@ -30,6 +31,8 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Re-reads the config for SIGHUP; absent → reload not supported. */
   reloadConfig?: () => Promise<LoadedConfig>;
+  /** The state directory's lock when the caller took it already (demo); else start() takes it. */
+  stateLock?: StateLock;
 }
 
 export function spoolPathOf(loaded: LoadedConfig): string {
@@ -53,8 +56,10 @@ export class Daemon {
   private loaded: LoadedConfig;
   private readonly clock: Clock;
   private readonly clockSync = createClockSyncProbe();
-  /** Control socket and metrics endpoint (issue 7); started last, stopped first. */
+  /** Control socket and metrics endpoint; started last, stopped first. */
   private endpoints: FieldEndpoints | null = null;
+  /** Exclusive lock on the state directory (agent/state-lock.ts), held until stop. */
+  private stateLock: StateLock | null = null;
 
   constructor(private readonly o: DaemonOptions) {
     this.loaded = o.loaded;
@@ -69,6 +74,8 @@ export class Daemon {
     const { config: c, drivers } = this.loaded;
     const log = this.o.log;
     mkdirSync(c.stateDir, { recursive: true, mode: 0o750 });
+    // One owner per state directory, before anything in it is created or opened (throws StateDirInUseError).
+    this.stateLock = this.o.stateLock ?? acquireStateLock(c.stateDir);
     this.keys = loadOrCreateKeys(c.stateDir);
     if (this.keys.created) log.warn({ kid: this.keys.kid, file: this.keys.file }, 'generated a new gateway key (new identity)');
 
@@ -271,6 +278,7 @@ export class Daemon {
     await this.path?.close();
     await this.forwarder?.stop(Math.max(500, deadline - Date.now()));
     this.spool?.close();
+    this.stateLock?.release();
     log.info({ head: this.chain?.head }, 'stopped');
   }
 }

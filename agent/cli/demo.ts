@@ -11,6 +11,8 @@ import { startDemoSims, type DemoSims } from '../demo/sims.js';
 import { PortInUseError, startEmbeddedBroker, type EmbeddedBroker } from '../demo/broker.js';
 import { startEventPrinter } from '../demo/printer.js';
 import { runDaemon } from './run.js';
+import { mkdirSync } from 'node:fs';
+import { acquireStateLock, StateDirInUseError, type StateLock } from '../state-lock.js';
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
 
@@ -41,6 +43,19 @@ export function registerDemo(program: Command): void {
     .option('--no-sims', 'run without the simulated devices (synthetic source only)')
     .action(async (o: { quiet?: boolean; sims: boolean }) => {
       let loaded: LoadedConfig;
+      // The demo owns its state directory like any daemon: lock it before the simulators
+      // and the embedded broker start, so a second `npm start` stops here and touches nothing.
+      let stateLock: StateLock;
+      try {
+        mkdirSync(demoStateDir(), { recursive: true, mode: 0o750 });
+        stateLock = acquireStateLock(demoStateDir());
+      } catch (e) {
+        if (e instanceof StateDirInUseError) {
+          console.error(`gatewarden demo: ${e.message}`);
+          process.exit(1);
+        }
+        throw e;
+      }
       const sims = o.sims ? await startDemoSims(demoStateDir()) : undefined;
       try {
         loaded = await loadDemo(sims);
@@ -74,6 +89,7 @@ export function registerDemo(program: Command): void {
       const printer = o.quiet ? undefined : startEventPrinter(url, c.mqtt.prefix, say);
       for (const n of sims?.names ?? []) say(`gatewarden demo: simulated ${n}`);
       await runDaemon(loaded, () => loadDemo(sims), {
+        stateLock,
         afterStop: async () => {
           await printer?.close();
           await sims?.close();

@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loa
 import { KeyFileError } from '../chain/keys.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
+import { StateDirInUseError, type StateLock } from '../state-lock.js';
 
 export const DEFAULT_CONFIG = '/etc/gatewarden/config.yaml';
 /** systemd's TimeoutStopSec is 20 s in our unit; finish well inside it. */
@@ -15,11 +16,13 @@ export interface RunOptions {
   /** Called after the daemon has stopped (demo: close the embedded broker). */
   afterStop?: () => Promise<void>;
   log?: Logger;
+  /** The state directory's lock, when the caller took it before starting other parts (demo). */
+  stateLock?: StateLock;
 }
 
 export async function runDaemon(loaded: LoadedConfig, reload: (() => Promise<LoadedConfig>) | undefined, opts: RunOptions = {}): Promise<Daemon> {
   const log = opts.log ?? createLogger(loaded.config.log);
-  const daemon = new Daemon({ loaded, log, reloadConfig: reload });
+  const daemon = new Daemon({ loaded, log, reloadConfig: reload, stateLock: opts.stateLock });
   let exiting = false;
   const shutdown = (reason: string, code: number): void => {
     if (exiting) return;
@@ -52,7 +55,7 @@ export async function runDaemon(loaded: LoadedConfig, reload: (() => Promise<Loa
   try {
     await daemon.start();
   } catch (e) {
-    if (e instanceof KeyFileError) {
+    if (e instanceof KeyFileError || e instanceof StateDirInUseError) {
       log.fatal(e.message);
       console.error(`gatewarden: ${e.message}`);
       process.exit(1);
