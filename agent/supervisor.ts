@@ -9,13 +9,13 @@ import {
   CommandUnsupportedError,
   DriverConfigError,
   DriverFatalError,
-  type Clock,
   type CommandResult,
   type DeviceHealth,
   type DiagnosticResult,
   type Driver,
 } from '../drivers/types.js';
 import { fullJitterDelay } from './backoff.js';
+import type { Clock } from './clock.js';
 
 export type InstanceState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
 

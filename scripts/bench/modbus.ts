@@ -9,7 +9,8 @@ import { ModbusDriver } from '../../drivers/modbus/driver.js';
 import { modbusConfigSchema } from '../../drivers/modbus/config.js';
 import { SerialLibLink, type ModbusLink } from '../../drivers/modbus/link.js';
 import { UnitRuntime } from '../../drivers/modbus/unit.js';
-import { systemClock, type DriverContext } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
+import type { DriverContext } from '../../drivers/types.js';
 import { openPtyPair } from '../../test/helpers/pty.js';
 import { startPeer } from '../../test/integration/modbus-harness.js';
 

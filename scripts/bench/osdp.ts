@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { osdpConfigSchema } from '../../drivers/osdp/config.js';
 import { OsdpDriver } from '../../drivers/osdp/driver.js';
-import { systemClock, type DriverContext } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
+import type { DriverContext } from '../../drivers/types.js';
 import { openPtyPair } from '../../test/helpers/pty.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);

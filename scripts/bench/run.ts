@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { createEventPath } from '../../agent/event-path.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { openSqliteSpool } from '../../agent/spool/sqlite-spool.js';
 import { Forwarder } from '../../agent/forward/forwarder.js';
 import { configSchema, mqttSchema } from '../../config/schema.js';

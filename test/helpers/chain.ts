@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chain, type ChainHead } from '../../agent/chain/chain.js';
 import { createKeys, type GatewayKeys } from '../../agent/chain/keys.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import type { Severity } from '../../agent/events/types.js';
 
 export function tempDir(prefix = 'gw-test-'): string {

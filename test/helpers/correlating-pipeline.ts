@@ -5,7 +5,7 @@ import type { SealedEvent } from '../../agent/chain/chain.js';
 import { correlateConfigSchema } from '../../agent/correlate/config.js';
 import { createCorrelator, rulesFromConfig } from '../../agent/correlate/engine.js';
 import { Pipeline } from '../../agent/pipeline.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { testChain } from './chain.js';
 
 export function correlatingPipeline(): { pipe: Pipeline; sunk: SealedEvent[]; corr: ReturnType<typeof createCorrelator> } {

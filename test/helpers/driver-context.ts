@@ -4,7 +4,8 @@
 // AbortController. Shared by driver integration tests.
 import { pino } from 'pino';
 import { checkObservation, type Observation } from '../../agent/events/types.js';
-import { systemClock, type Clock, type DriverContext } from '../../drivers/types.js';
+import { systemClock, type Clock } from '../../agent/clock.js';
+import type { DriverContext } from '../../drivers/types.js';
 import { tempDir } from './chain.js';
 import { recordSchemaCheck } from './event-schema.js';
 

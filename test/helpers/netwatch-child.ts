@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { netwatchConfigSchema } from '../../agent/anomaly/config.js';
 import { Netwatch } from '../../agent/anomaly/netwatch.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { checkObservation } from '../../agent/events/types.js';
 
 const config = netwatchConfigSchema.parse(JSON.parse(process.argv[2] ?? '{}'));

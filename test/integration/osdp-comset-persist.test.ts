@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { osdpConfigSchema } from '../../drivers/osdp/config.js';
 import { OsdpDriver } from '../../drivers/osdp/driver.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { encodeWiegand } from '../../drivers/wiegand/formats.js';
 import { collectingContext, waitUntil, type CollectingContext } from '../helpers/driver-context.js';
 import { captureLog, type CapturedLog } from '../helpers/mqtt-probe.js';

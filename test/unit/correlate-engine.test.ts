@@ -8,7 +8,7 @@ import type { Chain, SealedEvent } from '../../agent/chain/chain.js';
 import { correlateConfigSchema, type CorrelateConfigInput } from '../../agent/correlate/config.js';
 import { createCorrelator, rulesFromConfig, type Correlator } from '../../agent/correlate/engine.js';
 import type { JsonObject, Observation } from '../../agent/events/types.js';
-import type { Clock } from '../../drivers/types.js';
+import type { Clock } from '../../agent/clock.js';
 import { tempDir, testChain } from '../helpers/chain.js';
 
 const log = pino({ level: 'silent' });

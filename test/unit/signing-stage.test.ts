@@ -7,7 +7,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { pino } from 'pino';
 import { Chain, type SealedEvent } from '../../agent/chain/chain.js';
 import { SigningStage } from '../../agent/signing-stage.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { testKeys } from '../helpers/chain.js';
 
 const log = pino({ level: 'silent' });

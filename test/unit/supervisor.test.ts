@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Supervisor } from '../../agent/supervisor.js';
 import type { Observation } from '../../agent/events/types.js';
-import { systemClock } from '../../drivers/types.js';
+import { systemClock } from '../../agent/clock.js';
 import { waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
 
