@@ -1,28 +1,50 @@
 // Shape checks of one received item against the event contract v1 (docs/contracts.md §Event), before
 // any cryptography: a line that is not a `{body, sig}` envelope is named by line number
 // and kept out of the chain analysis.
+import { parseStrictJson, StrictJsonError } from '../chain/strict-json.js';
 import { SEVERITIES, type EventBody, type SignedEvent } from '../events/types.js';
 
 export type EnvelopeResult =
   | { ok: true; event: SignedEvent }
-  | { ok: false; kind: 'bad-json' | 'bad-envelope'; detail: string };
+  | { ok: false; kind: 'bad-json' | 'bad-envelope'; detail: string; seq?: number };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
-/** Parses a JSONL line (or takes an already-parsed object) and checks the envelope. */
+/**
+ * Parses a JSONL line (or takes an already-parsed object) and checks the envelope. Lines
+ * are read strictly as I-JSON (agent/chain/strict-json.ts, docs/verification.md): a
+ * duplicate key, a lone surrogate, a number no double holds or nesting beyond the cap is
+ * refused, naming the seq when a lax reading can still find one — a platform in another
+ * language could read such a body differently from what was signed. An already-parsed
+ * object is the caller's reading; jcs still refuses lone surrogates and non-finite numbers.
+ */
 export function readEnvelope(item: string | SignedEvent): EnvelopeResult {
   let v: unknown = item;
   if (typeof item === 'string') {
     try {
-      v = JSON.parse(item);
+      v = parseStrictJson(item);
     } catch (e) {
-      return { ok: false, kind: 'bad-json', detail: `not JSON (${(e as Error).message})` };
+      if (!(e instanceof StrictJsonError) || e.reason === 'syntax' || e.reason === 'utf8') {
+        return { ok: false, kind: 'bad-json', detail: `not JSON (${(e as Error).message})` };
+      }
+      const seq = laxSeq(item, e);
+      return { ok: false, kind: 'bad-json', detail: `${seq === undefined ? '' : `seq ${seq}: `}not I-JSON, refused: ${e.message}`, ...(seq === undefined ? {} : { seq }) };
     }
   }
   const why = envelopeProblem(v);
   if (why) return { ok: false, kind: 'bad-envelope', detail: why };
   return { ok: true, event: v as SignedEvent };
+}
+
+/** body.seq as JSON.parse reads it (last duplicate wins), to name a refused line; undefined when unreadable. */
+function laxSeq(text: string, e: StrictJsonError): number | undefined {
+  try {
+    const seq = (JSON.parse(text) as { body?: { seq?: unknown } })?.body?.seq;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first contract violation found, or null. Unknown extra fields are allowed (signed anyway). */

@@ -92,7 +92,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
     if (typeof item === 'string' && item.trim() === '') return;
     const env = readEnvelope(item);
     if (!env.ok) {
-      top.push({ kind: env.kind, level: 'defect', line, detail: `line ${line}: ${env.detail}` });
+      top.push({ kind: env.kind, level: 'defect', line, ...(env.seq === undefined ? {} : { seq: env.seq }), detail: `line ${line}: ${env.detail}` });
       return;
     }
     const { body, sig } = env.event;
