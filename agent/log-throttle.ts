@@ -85,6 +85,11 @@ export class LogThrottle {
     this.summarise(ep);
   }
 
+  /** resolved() for every key that starts with `prefix` (a family of error keys). */
+  resolvedPrefix(prefix: string): void {
+    for (const key of [...this.episodes.keys()]) if (key.startsWith(prefix)) this.resolved(key);
+  }
+
   /** Write every pending summary now (e.g. at shutdown) and end all episodes. */
   flush(): void {
     for (const key of [...this.episodes.keys()]) this.resolved(key);

@@ -15,6 +15,7 @@ import { brokerName, buildClientOptions, describeConnectError } from './mqtt-opt
 import { makeTopics, type Topics } from './topics.js';
 import { NullStore } from './null-store.js';
 import { installPublishEncoder } from './publish-encoder.js';
+import { errorKey, LogThrottle } from '../log-throttle.js';
 import { ENCODED_PROPS, HIST0, HIST1, QOS1, QOS1_RETAIN, type PublishOpts } from './publish-options.js';
 
 /** Rows read from the spool per query. */
@@ -31,6 +32,8 @@ export class Forwarder {
   private readonly started: string;
   private readonly connBackoff: Backoff;
   private readonly pubBackoff: Backoff;
+  /** Connect/reconnect and refusal lines while the broker stays away (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   private client: MqttClient | null = null;
   /** Bumped whenever a client is discarded: callbacks of older clients are ignored. */
@@ -176,6 +179,7 @@ export class Forwarder {
     this.client = null;
     this.connected = false;
     this.inflightRows.clear();
+    this.quiet.flush();
   }
 
   // ---- connection lifecycle ----
@@ -203,11 +207,11 @@ export class Forwarder {
     } catch (err) {
       // e.g. an unreadable CA file: not a network error, but retrying lets an operator fix it live.
       this.lastError = `MQTT client options: ${(err as Error).message}`;
-      this.o.log.error({ broker: this.broker }, this.lastError);
+      this.quiet.log(this.o.log, 'error', errorKey('mqtt.error', this.lastError), { broker: this.broker }, this.lastError);
       this.scheduleReconnect();
       return;
     }
-    this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, protocolVersion: this.o.mqtt.protocolVersion }, 'connecting to MQTT broker');
+    this.quiet.log(this.o.log, 'info', 'mqtt.connecting', { broker: this.broker, bdSeq: this.bdSeq, protocolVersion: this.o.mqtt.protocolVersion }, 'connecting to MQTT broker');
     const client = connect(this.o.mqtt.url, opts);
     this.client = client;
     if (!installPublishEncoder(client, this.v5, ENCODED_PROPS) && this.attempts === 1) {
@@ -231,10 +235,14 @@ export class Forwarder {
     this.connected = true;
     this.connBackoff.reset();
     this.lastError = null;
+    // The outage is over: its pending summaries (how many attempts, how many refusals) now.
+    this.quiet.resolved('mqtt.connecting');
+    this.quiet.resolved('mqtt.reconnect');
+    this.quiet.resolvedPrefix('mqtt.error');
     const receiveMax = connack.properties?.receiveMaximum ?? Infinity;
     this.window = Math.max(1, Math.min(this.o.mqtt.inflightWindow, receiveMax));
     this.histUpTo = this.o.spool.maxRowid();
-    this.o.log.info({ broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
+    this.quiet.log(this.o.log, 'info', 'mqtt.connected', { broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
     const birth = {
       online: true,
       bdSeq: this.bdSeq,
@@ -259,7 +267,7 @@ export class Forwarder {
       info.kind === 'auth'
         ? `MQTT broker ${this.broker} refused the connection: ${info.reason}; check mqtt.username and mqtt.password/passwordFile against the broker's users and ACL`
         : `MQTT ${this.broker}: ${info.reason}`;
-    this.o.log.error({ broker: this.broker, kind: info.kind, reason: info.reason }, msg);
+    this.quiet.log(this.o.log, 'error', errorKey('mqtt.error', info.reason), { broker: this.broker, kind: info.kind, reason: info.reason }, msg);
   }
 
   private onClose(client: MqttClient): void {
@@ -272,14 +280,16 @@ export class Forwarder {
     this.acks.flush();
     this.rewind();
     if (this.drained) this.drained();
-    if (wasConnected) this.o.log.warn({ broker: this.broker }, 'connection to MQTT broker lost');
+    if (wasConnected) this.quiet.log(this.o.log, 'warn', 'mqtt.lost', { broker: this.broker }, 'connection to MQTT broker lost');
     if (this.running) this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
     if (!this.running || this.reconnectTimer) return;
     const delay = this.connBackoff.next();
-    this.o.log.info({ broker: this.broker, retryInMs: delay, attempt: this.connBackoff.attempts }, 'reconnecting to MQTT broker after backoff');
+    const attempt = { broker: this.broker, retryInMs: delay, attempt: this.connBackoff.attempts };
+    this.o.log.debug(attempt, 'reconnect scheduled'); // every attempt, for debugging the backoff
+    this.quiet.log(this.o.log, 'info', 'mqtt.reconnect', attempt, 'reconnecting to MQTT broker after backoff');
     this.reconnectTimer = setTimeout(() => this.connectNow(), delay);
   }
 
@@ -378,9 +388,12 @@ export class Forwarder {
     if (this.retryTimer || this.stopping) return;
     this.acks.flush();
     const delay = this.pubBackoff.next();
-    this.o.log.error(
+    this.quiet.log(
+      this.o.log,
+      'error',
+      errorKey('mqtt.refused', this.lastError),
       { broker: this.broker, refused: this.failedInRound, fromRow: this.failedMin, retryInMs: delay },
-      `${this.lastError}; ${this.failedInRound} event(s) stay unsent and are retried after backoff`,
+      `${this.lastError}; event(s) stay unsent and are retried after backoff`,
     );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

@@ -40,7 +40,7 @@ test('wrong password: clear error naming the broker, retried with growing delay;
   });
   t.after(() => fwd.stop(500));
   fwd.start();
-  await waitFor(() => logs.records.filter((r) => r.msg === 'reconnecting to MQTT broker after backoff').length >= 5, '5 retries');
+  await waitFor(() => logs.records.filter((r) => r.msg === 'reconnect scheduled').length >= 5, '5 retries');
   await fwd.stop(500);
 
   const st = fwd.status();
@@ -50,10 +50,14 @@ test('wrong password: clear error naming the broker, retried with growing delay;
   // (0x86 "bad username or password" from other brokers); either is named plainly.
   const reason = /(bad username or password \(CONNACK 0x86\)|not authorized \(CONNACK 0x87\))/;
   assert.match(st.lastError ?? '', new RegExp(`^mqtt://127\\.0\\.0\\.1:${broker.port}: ${reason.source}`));
+  // The refusal is logged once in full; the repeats are one summary with their count (written at stop).
   const errors = logs.records.filter((r) => r.level === 50);
-  assert.ok(errors.length >= 5);
+  assert.equal(errors.length, 2, errors.map((r) => r.msg).join('\n'));
   assert.match(String(errors[0].msg), new RegExp(`^MQTT broker mqtt://127\\.0\\.0\\.1:${broker.port} refused the connection: ${reason.source}`));
-  const delays = logs.records.filter((r) => r.msg === 'reconnecting to MQTT broker after backoff').map((r) => r.retryInMs as number);
+  assert.match(String(errors[1].msg), / \(repeated \d+ more time\(s\) in \d+ s\)$/);
+  assert.ok((errors[1].repeated as number) >= 4, `repeats counted: ${String(errors[1].repeated)}`);
+  assert.equal(logs.records.filter((r) => r.msg === 'reconnecting to MQTT broker after backoff').length, 1, 'info: once, then the summary');
+  const delays = logs.records.filter((r) => r.msg === 'reconnect scheduled').map((r) => r.retryInMs as number);
   assert.deepEqual(delays.slice(0, 5), [50, 99, 199, 399, 799], 'full-jitter cap doubles per attempt (random pinned at 0.999)');
   assert.ok(!logs.text().includes('wrong-pass'), 'the password is never logged');
 

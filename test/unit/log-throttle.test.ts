@@ -104,6 +104,11 @@ test('resolved() writes the pending summary at once and re-arms the condition', 
   th.flush();
   assert.equal(lines.length, 5);
   assert.equal(lines[4].repeated, 1);
+  for (const k of ['e: a', 'e: a', 'e: b', 'e: b', 'f', 'f']) th.log(log, 'error', k, {}, k);
+  assert.equal(lines.length, 8);
+  th.resolvedPrefix('e: ');
+  assert.deepEqual(lines.slice(8).map((l) => l.msg), ['e: a (repeated 1 more time(s) in 0 s)', 'e: b (repeated 1 more time(s) in 0 s)']);
+  assert.equal(th.active('f'), true, 'other keys untouched');
 });
 
 test('a stack trace appears once per distinct error message; repeats carry type, message and code', () => {
