@@ -16,6 +16,7 @@ import {
 } from '../drivers/types.js';
 import { fullJitterDelay } from './backoff.js';
 import type { Clock } from './clock.js';
+import { errorKey, LogThrottle } from './log-throttle.js';
 
 export type InstanceState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
 
@@ -64,6 +65,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export class Supervisor {
   private readonly instances = new Map<string, Instance>();
+  /** Repeated driver errors and restart failures: once in full, then counted (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -105,13 +108,13 @@ export class Supervisor {
           } catch (e) {
             status.errors += 1;
             status.lastError = (e as Error).message;
-            log.error({ err: e, type: obs.type }, 'observation rejected by the pipeline');
+            this.quiet.log(log, 'error', errorKey(`rejected ${cfg.id} ${obs.type}`, e), { err: e, type: obs.type }, 'observation rejected by the pipeline');
           }
         },
         reportError: (err, device) => {
           status.errors += 1;
           status.lastError = device ? `${device}: ${err.message}` : err.message;
-          log.warn({ err, device }, 'driver error');
+          this.quiet.log(log, 'warn', errorKey(`error ${cfg.id} ${device ?? ''}`, err), { err, device }, 'driver error');
         },
         log,
         clock: this.o.clock,
@@ -126,6 +129,7 @@ export class Supervisor {
       }
       status.state = 'running';
       status.lastError = null;
+      this.quiet.resolvedPrefix(`start ${cfg.id}: `);
       log.info({ attempts: status.attempts }, 'driver started');
     } catch (e) {
       const err = e as Error;
@@ -142,7 +146,7 @@ export class Supervisor {
       const { minMs, maxMs } = this.o.backoff ?? { minMs: 1000, maxMs: 60_000 };
       const delay = fullJitterDelay(status.attempts - 1, minMs, maxMs);
       status.state = 'backoff';
-      log.warn({ err, retryInMs: Math.round(delay) }, 'driver start failed; retrying');
+      this.quiet.log(log, 'warn', errorKey(`start ${cfg.id}`, err), { err, retryInMs: Math.round(delay) }, 'driver start failed; retrying');
       inst.timer = setTimeout(() => void this.attempt(inst), delay);
       inst.timer.unref?.();
     }
@@ -167,6 +171,7 @@ export class Supervisor {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.instances.keys()].map((id) => this.remove(id)));
+    this.quiet.flush();
   }
 
   /**
