@@ -1,10 +1,9 @@
 // `gatewarden diag [--json]`: the technician's command. Exit 0 all passed,
 // 1 warnings only, 2 at least one failure. Section progress goes to stderr so --json
 // stdout stays one JSON document.
+// The checks are imported when the command runs, so `diag --help` loads nothing heavy.
 import type { Command } from 'commander';
-import { runDiag } from '../diag/run.js';
-import { renderReport } from '../diag/render.js';
-import { DEFAULT_CONFIG } from './run.js';
+import { DEFAULT_CONFIG } from './defaults.js';
 
 interface DiagCliOptions {
   config: string;
@@ -24,6 +23,7 @@ export function registerDiag(program: Command): void {
     .option('--clock-sync-file <file>', 'file that exists once NTP has synchronised', process.env.GATEWARDEN_CLOCK_SYNC_FILE)
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (o: DiagCliOptions) => {
+      const [{ runDiag }, { renderReport }] = await Promise.all([import('../diag/run.js'), import('../diag/render.js')]);
       const report = await runDiag({
         configFile: o.config,
         user: o.user,

@@ -97,6 +97,22 @@ export function isEvidence(type: string): boolean {
   );
 }
 
+/** Deepest nesting of objects/arrays inside an observation's `data` (data itself is level 1). */
+export const MAX_DATA_DEPTH = 32;
+
+/** Strings in a signed body must be well-formed Unicode: RFC 8785 cannot canonicalise a lone surrogate. */
+export function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c > 0xdbff || i + 1 >= s.length) return false;
+    const n = s.charCodeAt(i + 1);
+    if (n < 0xdc00 || n > 0xdfff) return false;
+    i++;
+  }
+  return true;
+}
+
 /** Throws a message naming what is wrong when an observation breaks the contract. */
 export function checkObservation(o: Observation): void {
   if (!TYPE_RE.test(o.type)) throw new Error(`event type "${o.type}": expected family.object[.action] in lowercase, e.g. access.card.read`);
@@ -105,26 +121,37 @@ export function checkObservation(o: Observation): void {
     throw new Error(`event ${o.type}: severity must be one of ${SEVERITIES.join(', ')} (got ${JSON.stringify(o.severity)})`);
   }
   if (typeof o.device !== 'string' || o.device.length === 0) throw new Error(`event ${o.type}: device id missing`);
-  checkJson(o.data, `event ${o.type}: data`);
+  if (!isWellFormed(o.device)) throw new Error(`event ${o.type}: device id holds a lone surrogate (not well-formed Unicode)`);
+  if (o.src) checkJson(o.src, `event ${o.type}: src`, 1);
+  checkJson(o.data, `event ${o.type}: data`, 1);
 }
 
-function checkJson(v: unknown, where: string): void {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+/**
+ * Every finite IEEE 754 double is allowed: RFC 8785 serialises each exactly (1e20 as
+ * 100000000000000000000, FLT_MAX as 3.4028234663852886e+38) and platforms read numbers as
+ * doubles (docs/events.schema.json). NaN and ±Infinity have no JSON form; drivers report
+ * them as an explicit invalid reading instead (drivers/modbus/README.md).
+ */
+function checkJson(v: unknown, where: string, depth: number): void {
+  if (v === null || typeof v === 'boolean') return;
+  if (typeof v === 'string') {
+    if (!isWellFormed(v)) throw new Error(`${where}: string holds a lone surrogate (not well-formed Unicode; RFC 8785 cannot canonicalise it)`);
+    return;
+  }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`${where}: numbers must be finite (got ${v})`);
-    if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new Error(`${where}: integer outside ±2^53 (got ${v})`);
     return;
   }
+  if (typeof v !== 'object') throw new Error(`${where}: ${typeof v} is not JSON`);
+  if (depth > MAX_DATA_DEPTH) throw new Error(`${where}: nested deeper than ${MAX_DATA_DEPTH} levels`);
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJson(x, `${where}[${i}]`));
+    for (let i = 0; i < v.length; i++) checkJson(v[i], `${where}[${i}]`, depth + 1);
     return;
   }
-  if (typeof v === 'object') {
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (x === undefined) throw new Error(`${where}.${k}: undefined is not JSON`);
-      checkJson(x, `${where}.${k}`);
-    }
-    return;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (!isWellFormed(k)) throw new Error(`${where}: a key holds a lone surrogate (not well-formed Unicode)`);
+    if (x === undefined) throw new Error(`${where}.${k}: undefined is not JSON`);
+    checkJson(x, `${where}.${k}`, depth + 1);
   }
-  throw new Error(`${where}: ${typeof v} is not JSON`);
 }

@@ -3,6 +3,7 @@
 // units sharing it) or one TCP endpoint (a device or a gateway with units behind it).
 import { z } from 'zod';
 import { backoffSchema, idString } from '../../config/schema.js';
+import { linkPolicySchema } from '../transport/lifecycle.js';
 
 export const DATA_TYPES = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'string'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
@@ -144,8 +145,8 @@ export const modbusConfigSchema = z
     retries: z.number().int().min(0).max(10).default(1),
     /** Probe interval of an offline unit doubles from min to max. */
     offlineBackoff: backoffSchema(1000, 60_000),
-    /** Re-open the port / reconnect after loss, doubling from min to max. */
-    reconnect: backoffSchema(250, 10_000),
+    /** Re-open the port / reconnect after loss: the reconnecting link's policy (drivers/transport/lifecycle.ts). */
+    reconnect: linkPolicySchema(250, 10_000),
     units: z.array(unitSchema).min(1),
   })
   .superRefine((c, ctx) => {

@@ -1,13 +1,15 @@
 // One camera's session: connect (clock first, then a login that is really checked), read
-// identity/profiles/URIs, hold a PullPoint subscription and pull from it; on any failure
-// go offline and reconnect with full-jitter backoff. A dead camera affects only itself.
+// identity/profiles/URIs, hold a PullPoint subscription and pull from it. The reconnecting
+// link (drivers/transport/link.ts) runs it: a session is proven by its first answered
+// PullMessages, so a camera that logs in but never pulls is retried ever more slowly and,
+// once flapping, announced once and held down. A dead camera affects only itself.
 //
 // Order matters (ONVIF Core §5.12.2): GetSystemDateAndTime is PRE_AUTH and gives the
 // camera clock; every UsernameToken is then created in camera time. GetCapabilities and
 // GetServices are PRE_AUTH too, which is why the `onvif` package "connects" with a wrong
 // password: the first authenticated call here is GetDeviceInformation (READ_SYSTEM).
 import type { JsonObject, Severity } from '../../agent/events/types.js';
-import { fullJitterDelay } from '../../agent/backoff.js';
+import { SessionLink, type SessionHandle } from '../transport/link.js';
 import type { DeviceHealth, DeviceState, DriverContext } from '../types.js';
 import { OnvifClient, type DeviceInfo, type NotificationMessage } from './client.js';
 import type { CameraConfig, OnvifConfig } from './config.js';
@@ -80,7 +82,7 @@ export class CameraSession {
   private readonly normaliser = new EventNormaliser();
   private readonly abort = new AbortController();
   private sub: { address: string; expiresAt: number } | null = null;
-  private running: Promise<void> | null = null;
+  private link: SessionLink | null = null;
   private stopped = false;
   private authReported = false;
   private skewReported: number | null = null;
@@ -108,15 +110,26 @@ export class CameraSession {
   }
 
   start(): void {
-    if (this.tls?.insecure && !this.running) {
+    if (this.link) return;
+    if (this.tls?.insecure) {
       this.ctx.log.warn(
         { device: this.cam.id, host: this.cam.host, port: this.cam.port },
         `camera ${this.cam.id}: tls.insecure is set — its certificate is NOT verified, anyone on the path can impersonate it; pin it with tls.certSha256 instead`,
       );
-    } else if (this.tls && !this.running) {
+    } else if (this.tls) {
       this.ctx.log.info({ device: this.cam.id, tls: describeTls(this.tls) }, 'camera over https');
     }
-    this.running ??= this.loop();
+    this.link = new SessionLink({
+      name: `camera ${this.cam.id}`,
+      log: this.ctx.log,
+      clock: this.ctx.clock,
+      policy: this.cfg.reconnect,
+      emit: (o) => this.ctx.emit(o),
+      announce: { device: this.cam.id, online: 'video.camera.online', offline: 'video.camera.offline', onlineSeverity: 'info', downMs: true, neverConnected: true },
+      session: (h) => this.session(h),
+      onDown: (err) => this.down(err),
+    });
+    void this.link.start();
   }
 
   /** Retention deleted `n` of this camera's images. */
@@ -128,7 +141,7 @@ export class CameraSession {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    await this.running;
+    await this.link?.stop();
     const sub = this.sub;
     this.sub = null;
     if (sub) await this.client.unsubscribe(sub.address, Math.min(2000, this.cfg.requestTimeoutMs)).catch(() => undefined);
@@ -154,28 +167,26 @@ export class CameraSession {
     this.lastSeen = this.ctx.clock.now();
   }
 
-  private async loop(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        await this.connect();
-        attempt = 0;
-        await this.pullLoop();
-      } catch (e) {
-        if (this.stopped) break;
-        const err = e as Error;
-        if (err instanceof XmlSecurityError) this.c.refusedResponses += 1;
-        this.lastError = err.message;
-        this.sub = null;
-        this.ctx.reportError(err, this.cam.id);
-        this.ctx.log.warn({ device: this.cam.id, err: err.message }, 'camera session failed; reconnecting');
-        if (this.state === 'online') this.emit('video.camera.offline', 'warning', { reason: err.message.slice(0, 300) });
-        else if (this.state === 'unknown') this.emit('video.camera.offline', 'warning', { reason: err.message.slice(0, 300), neverConnected: true });
-        this.state = 'offline';
-        this.c.reconnects += 1;
-        await sleep(fullJitterDelay(attempt++, this.cfg.reconnect.minMs, this.cfg.reconnect.maxMs), this.abort.signal);
-      }
-    }
+  /** One session for the link: connect, announce, pull until something fails. */
+  private async session(h: SessionHandle): Promise<void> {
+    if (this.stopped) return;
+    const online = await this.connect();
+    this.state = 'online';
+    this.lastError = null;
+    h.up(online);
+    await this.pullLoop(h);
+  }
+
+  /** The session failed or was lost (the link announces offline and picks the delay). */
+  private down(err: Error): void {
+    if (this.stopped) return;
+    if (err instanceof XmlSecurityError) this.c.refusedResponses += 1;
+    this.lastError = err.message;
+    this.sub = null;
+    this.ctx.reportError(err, this.cam.id);
+    this.ctx.log.warn({ device: this.cam.id, err: err.message, flapping: this.link?.lifecycle.flapping ?? false }, 'camera session failed; reconnecting');
+    this.state = 'offline';
+    this.c.reconnects += 1;
   }
 
   private async syncClock(): Promise<void> {
@@ -225,7 +236,8 @@ export class CameraSession {
     }
   }
 
-  private async connect(): Promise<void> {
+  /** Establish the session; returns the online event's data. */
+  private async connect(): Promise<JsonObject> {
     const signal = this.abort.signal;
     await this.syncClock();
     this.info = await this.login();
@@ -248,15 +260,10 @@ export class CameraSession {
     }
     await this.subscribe();
     this.seen();
-    const was = this.state;
-    this.state = 'online';
-    this.lastError = null;
-    if (was !== 'online') {
-      this.emit('video.camera.online', 'info', {
-        manufacturer: this.info.manufacturer, model: this.info.model, firmware: this.info.firmwareVersion, serial: this.info.serialNumber,
-        profileToken: token, profiles: profiles.map((p) => p.token), streamUri: this.streamUri, snapshotUri: this.snapshotUri, clockOffsetMs: this.offsetMs ?? 0,
-      });
-    }
+    return {
+      manufacturer: this.info.manufacturer, model: this.info.model, firmware: this.info.firmwareVersion, serial: this.info.serialNumber,
+      profileToken: token, profiles: profiles.map((p) => p.token), streamUri: this.streamUri, snapshotUri: this.snapshotUri, clockOffsetMs: this.offsetMs ?? 0,
+    };
   }
 
   private async subscribe(): Promise<void> {
@@ -280,7 +287,7 @@ export class CameraSession {
     }
   }
 
-  private async pullLoop(): Promise<void> {
+  private async pullLoop(h: SessionHandle): Promise<void> {
     const signal = this.abort.signal;
     while (!this.stopped) {
       await this.renewIfDue();
@@ -290,6 +297,7 @@ export class CameraSession {
         const r = await this.client.pullMessages(this.sub!.address, this.cfg.pullTimeoutSeconds, this.cfg.pullMessageLimit, signal);
         this.c.pulls += 1;
         this.seen();
+        h.proved();
         got = r.messages.length;
         const cur = r.currentTime ? Date.parse(r.currentTime) : NaN;
         const term = r.terminationTime ? Date.parse(r.terminationTime) : NaN;

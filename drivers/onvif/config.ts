@@ -1,7 +1,8 @@
 // Config of one ONVIF driver instance (`drivers.onvif[i]`): a list of cameras, each a
 // device (`src.device` = camera id). Defaults live here and nowhere else (docs/contracts.md §Practices).
 import { z } from 'zod';
-import { backoffSchema, byteSize, idString } from '../../config/schema.js';
+import { byteSize, idString } from '../../config/schema.js';
+import { linkPolicySchema } from '../transport/lifecycle.js';
 
 /** SHA-256 certificate fingerprint: 64 hex digits, colons/spaces optional (as openssl and browsers print it). */
 const fingerprint = z
@@ -74,7 +75,7 @@ export const onvifConfigSchema = z
     clockSkewThresholdSeconds: z.number().min(0).default(10),
     /** Cap on any SOAP answer; larger ones are refused (hostile or broken camera). */
     maxResponseBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
-    reconnect: backoffSchema(1000, 60_000),
+    reconnect: linkPolicySchema(1000, 60_000),
     snapshot: z
       .strictObject({
         /** Where JPEGs are written (`<dir>/<camera>/<time>-<sha8>.jpg`). Default: <stateDir>/snapshots. */

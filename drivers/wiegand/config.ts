@@ -1,7 +1,8 @@
 // Config of one Wiegand-to-serial converter (`drivers.wiegand[i]`): one serial port, one
 // reader behind it. Defaults live here and nowhere else (docs/contracts.md §Practices).
 import { z } from 'zod';
-import { backoffSchema, idString } from '../../config/schema.js';
+import { idString } from '../../config/schema.js';
+import { linkPolicySchema } from '../transport/lifecycle.js';
 import { customFormatSchema } from '../osdp/config.js';
 import { compilePattern } from './lines.js';
 
@@ -20,7 +21,7 @@ export const wiegandConfigSchema = z
     /** Longest accepted line; longer input is discarded as noise (counted). */
     maxLineLength: z.number().int().min(16).max(4096).default(512),
     /** Reopening the converter's port after it was lost (full-jitter backoff). */
-    reconnect: backoffSchema(1000, 30_000),
+    reconnect: linkPolicySchema(1000, 30_000),
   })
   .superRefine((c, ctx) => {
     if (c.lineFormat !== 'regex') return;

@@ -32,6 +32,8 @@ export interface OnvifCameraOptions {
   snapshotBytes?: number;
   /** Serve HTTPS with this certificate and key (PEM file paths). */
   tls?: { cert: string; key: string };
+  /** Login, profiles and subscription work, but every PullMessages answers HTTP 500 without a SOAP body. */
+  failPulls?: boolean;
 }
 
 export interface OnvifCamera {
@@ -47,6 +49,8 @@ export interface OnvifCamera {
   setHostile(mode: HostileMode): void;
   setPassword(p: string): void;
   setClockOffset(ms: number): void;
+  /** Switch the failPulls mode at run time. */
+  setFailPulls(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
   const username = opts.username ?? 'admin';
   let offset = opts.clockOffsetMs ?? 0;
   let hostileMode: HostileMode = null;
+  let failPulls = opts.failPulls ?? false;
   const camNow = (): number => Date.now() + offset;
   const subs = new Map<string, Sub>();
   const sockets = new Set<Socket>();
@@ -147,6 +152,11 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
       send(res, 200, T.env(v, `<wsnt:RenewResponse><wsnt:TerminationTime>${T.iso(s.expiresAt + offset)}</wsnt:TerminationTime><wsnt:CurrentTime>${T.iso(camNow())}</wsnt:CurrentTime></wsnt:RenewResponse>`));
     } else if (op === 'PullMessages') {
       stats.pulls += 1;
+      if (failPulls) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('event service unavailable');
+        return;
+      }
       const timeoutS = Math.min(60, Number(/PT(\d+(?:\.\d+)?)S/.exec(textOf(findFirst(body, 'Timeout')))?.[1] ?? 10));
       const limit = Number(textOf(findFirst(body, 'MessageLimit')) || 100);
       const answer = (): void => {
@@ -334,6 +344,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
     setHostile: (m) => void (hostileMode = m),
     setPassword: (p) => void (password = p),
     setClockOffset: (ms) => void (offset = ms),
+    setFailPulls: (on) => void (failPulls = on),
     async close() {
       await closeHttp();
       await new Promise<void>((r) => udp.close(() => r()));
