@@ -2,7 +2,7 @@
 // supervisor, and owns the order of start-up and shutdown. Everything is passed in;
 // nothing reads a settings singleton.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/loader.js';
 import type { Chain, ChainHead } from './chain/chain.js';
@@ -17,6 +17,7 @@ import type { Spool, SpoolOpenInfo, SpoolStats } from './spool/types.js';
 import { Forwarder } from './forward/forwarder.js';
 import { systemClock, type Clock } from './clock.js';
 import { DeviceStatePublisher } from './device-state.js';
+import type { SpoolWriteHealth } from './metrics.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
 import { Netwatch } from './anomaly/index.js';
@@ -102,6 +103,8 @@ export class Daemon {
       signingWorker: c.chain.signingWorker,
       log,
       onCommitted: () => this.forwarder?.notify(),
+      maxBacklogEvents: c.spool.maxBacklogEvents,
+      reserve: { dir: dirname(spoolPathOf(this.loaded)), bytes: c.spool.reserveBytes },
     });
     this.chain = this.path.chain;
     this.pipeline = this.path.pipeline;
@@ -142,7 +145,7 @@ export class Daemon {
       gw: c.gateway,
       spool: this.spool,
       log: log.child({ part: 'mqtt' }),
-      identity: { kid: this.keys.kid, pubkey: this.keys.pubkey, version: VERSION, epoch: () => this.chain.head.epoch },
+      identity: { kid: this.keys.kid, pubkey: this.keys.pubkey, version: VERSION, epoch: () => this.committedHead().epoch || this.chain.head.epoch },
       health: () => this.healthSnapshot(),
       password: c.mqtt.passwordFile ? readFileSync(c.mqtt.passwordFile, 'utf8').trim() : c.mqtt.password,
     });
@@ -155,7 +158,7 @@ export class Daemon {
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
-    attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.chain.head }) });
+    attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }) });
     await this.supervisor.startAll(drivers);
     this.devices.start();
     if (c.netwatch.enabled) {
@@ -190,6 +193,36 @@ export class Daemon {
     return null;
   }
 
+  /**
+   * The head of the last committed batch. Everything published (health, status, metrics,
+   * ping) names this one, never the chain's in-memory head: a seq sealed but not committed
+   * is re-issued with another body after a crash, so it must never have been shown.
+   */
+  committedHead(): ChainHead {
+    return this.spool.head() ?? { epoch: '', seq: 0, hash: '' };
+  }
+
+  /** Spool writer and admission state (health `spool.write`, metrics). */
+  spoolWriteHealth(): SpoolWriteHealth {
+    const w = this.path.writer.writeState;
+    const adm = this.path.admission;
+    const r = this.path.reserve;
+    return {
+      state: w.state,
+      since: w.since === null ? null : new Date(w.since).toISOString(),
+      attempts: w.attempts,
+      lastError: w.lastError,
+      errorsTotal: w.errorsTotal,
+      uncommitted: adm.uncommitted,
+      maxBacklogEvents: adm.maxBacklogEvents,
+      committedTotal: this.path.writer.committedCount,
+      refusedTotal: adm.refusedTotal,
+      refusedUndeclared: adm.pendingEpisode().count,
+      refused: adm.totalsByDriverType().map((t) => ({ driver: t.driver, type: t.type, count: t.count, first: new Date(t.first).toISOString(), last: new Date(t.last).toISOString() })),
+      reserve: r ? { bytes: r.bytes, held: r.held, releases: r.releases } : null,
+    };
+  }
+
   healthSnapshot(): Record<string, unknown> {
     const s = this.spool.stats();
     const mem = process.memoryUsage();
@@ -197,7 +230,7 @@ export class Daemon {
       ts: new Date(this.clock.now()).toISOString(),
       uptimeS: Math.round((this.clock.now() - this.started.getTime()) / 1000),
       rssBytes: mem.rss,
-      head: this.chain.head,
+      head: this.committedHead(),
       clockSync: this.clockSync(),
       spool: {
         depth: s.depth,
@@ -206,6 +239,7 @@ export class Daemon {
         bytes: s.bytes,
         quotaBytes: s.quotaBytes,
         droppedEvents: s.droppedEvents,
+        write: this.spoolWriteHealth(),
       },
       pipeline: { ...this.pipeline.counters },
       drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors })) : [],

@@ -1,4 +1,4 @@
-// The event path of DESIGN §1 from the chain to the spool, assembled in one place so the
+// The event path of docs/contracts.md §Pipeline from the chain to the spool, assembled in one place so the
 // daemon and the benchmarks run exactly the same thing:
 //   Pipeline (validate, correlate) → Chain (seq, prev, hash) → SigningStage (Ed25519 in a
 //   worker thread) → SpoolWriter (group commit) → Spool.
@@ -10,7 +10,11 @@ import type { ClockSync } from './events/types.js';
 import { Pipeline } from './pipeline.js';
 import { SigningStage } from './signing-stage.js';
 import type { Spool } from './spool/types.js';
-import { SpoolWriter } from './spool/writer.js';
+import { SpoolWriter, type WriteFailureEpisode } from './spool/writer.js';
+import { SpoolAdmission, type RefusalSummary } from './admission.js';
+import { isDiskFull, SpaceReserve } from './spool/reserve.js';
+import type { JsonObject } from './events/types.js';
+import { WRITE_FAILED_TYPE } from './events/declarations.js';
 
 export interface EventPathOptions {
   site: string;
@@ -27,12 +31,43 @@ export interface EventPathOptions {
   log: Logger;
   /** After each spool commit (the forwarder's cue). */
   onCommitted?: () => void;
+  /** Sealed events allowed to wait uncommitted while the spool cannot write (`spool.maxBacklogEvents`). */
+  maxBacklogEvents?: number;
+  /** Ballast beside the spool, released when the filesystem is full (`spool.reserveBytes`). */
+  reserve?: { dir: string; bytes: number };
+}
+
+/** Default of `spool.maxBacklogEvents` (config/schema.ts holds the configured default). */
+export const DEFAULT_MAX_BACKLOG_EVENTS = 10_000;
+/** Tallies named one by one in a write-failure record; the rest are summed. */
+const MAX_TALLIES_PER_RECORD = 64;
+
+/** `data` of `system.spool.write_failed` (docs/events.schema.json). */
+export function writeFailedData(ep: WriteFailureEpisode, refused: RefusalSummary, reserveReleased: boolean): JsonObject {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  const named = refused.byDriverType.slice(0, MAX_TALLIES_PER_RECORD);
+  return {
+    since: iso(ep.since),
+    until: iso(ep.until),
+    attempts: ep.attempts,
+    error: { code: ep.error.code, message: ep.error.message.slice(0, 500) },
+    reserveReleased,
+    refused: {
+      count: refused.count,
+      first: iso(refused.first),
+      last: iso(refused.last),
+      byDriverType: named.map((t) => ({ driver: t.driver, type: t.type, count: t.count, first: iso(t.first), last: iso(t.last) })),
+      omitted: refused.byDriverType.length - named.length,
+    },
+  };
 }
 
 export interface EventPath {
   chain: Chain;
   pipeline: Pipeline;
   writer: SpoolWriter;
+  admission: SpoolAdmission;
+  reserve: SpaceReserve | null;
   /** Everything ingested so far is committed (and drops it caused are announced). */
   flush(): Promise<void>;
   /** flush(), then stop the signing worker. */
@@ -42,6 +77,22 @@ export interface EventPath {
 export function createEventPath(o: EventPathOptions): EventPath {
   const chain = new Chain({ site: o.site, gw: o.gw, keys: o.keys, head: o.head, clock: o.clock, clockSync: o.clockSync, deferSignatures: o.signingWorker });
   let pipeline!: Pipeline;
+  const reserve = o.reserve && o.reserve.bytes > 0 ? new SpaceReserve({ ...o.reserve, log: o.log.child({ part: 'spool' }) }) : null;
+  reserve?.ensure();
+  let releasedThisEpisode = false;
+  let restoreTimer: NodeJS.Timeout | undefined;
+  const restoreReserve = (): void => {
+    if (!reserve || reserve.held || restoreTimer) return;
+    restoreTimer = setInterval(() => {
+      if (writer.failing) return;
+      if (reserve.ensure()) {
+        clearInterval(restoreTimer);
+        restoreTimer = undefined;
+        o.log.info({ path: reserve.path, bytes: reserve.bytes }, 'spool reserve laid again');
+      }
+    }, 10_000);
+    restoreTimer.unref();
+  };
   const writer = new SpoolWriter({
     spool: o.spool,
     maxEvents: o.batch.maxEvents,
@@ -49,10 +100,28 @@ export function createEventPath(o: EventPathOptions): EventPath {
     log: o.log.child({ part: 'spool' }),
     onCommitted: () => o.onCommitted?.(),
     onDropped: (ranges) => pipeline.onDropped(ranges),
-    onError: (err) => o.log.error({ err }, 'spool write failed; batch kept in memory and retried'),
+    onError: (err) => {
+      // The writer logs each failure itself, throttled (agent/log-throttle.ts); a second line here doubled them.
+      if (reserve && isDiskFull(err) && reserve.release()) {
+        releasedThisEpisode = true;
+        o.log.error({ path: reserve.path, bytes: reserve.bytes }, 'filesystem full: spool reserve released to commit the backlog and declare the failure');
+        writer.retryNow();
+      }
+    },
+    onRecovered: (ep) => {
+      // Writes succeed again: declare what was not accepted meanwhile (signed, evidence class).
+      pipeline.system(WRITE_FAILED_TYPE, 'alarm', writeFailedData(ep, admission.takeEpisode(), releasedThisEpisode));
+      releasedThisEpisode = false;
+      restoreReserve();
+    },
+  });
+  const admission = new SpoolAdmission({
+    maxBacklogEvents: o.maxBacklogEvents ?? DEFAULT_MAX_BACKLOG_EVENTS,
+    uncommitted: () => pipeline.counters.sealed - writer.committedCount,
+    failing: () => writer.failing,
   });
   const stage = o.signingWorker ? new SigningStage({ privateKey: o.keys.privateKey, next: writer, log: o.log.child({ part: 'signing' }) }) : null;
-  pipeline = new Pipeline({ chain, sink: stage ?? writer, log: o.log.child({ part: 'pipeline' }), gw: o.gw, checkpoint: o.checkpoint });
+  pipeline = new Pipeline({ chain, sink: stage ?? writer, log: o.log.child({ part: 'pipeline' }), gw: o.gw, checkpoint: o.checkpoint, admission });
   const flush = async (): Promise<void> => {
     await stage?.flush();
     await writer.flush();
@@ -67,8 +136,11 @@ export function createEventPath(o: EventPathOptions): EventPath {
     chain,
     pipeline,
     writer,
+    admission,
+    reserve,
     flush,
     close: async () => {
+      clearInterval(restoreTimer);
       await flush();
       await stage?.close();
     },

@@ -15,10 +15,34 @@ export interface DeviceMetric {
   errors: number;
 }
 
+/** The spool writer's state as health (`spool.write`) and metrics show it (agent/daemon.ts builds it). */
+export interface SpoolWriteHealth {
+  state: 'ok' | 'failing';
+  /** First failed attempt of the current failure (ISO), null when ok. */
+  since: string | null;
+  attempts: number;
+  lastError: { message: string; code: string | null } | null;
+  /** Failed append attempts since start. */
+  errorsTotal: number;
+  /** Sealed events not yet committed (signing stage + writer). */
+  uncommitted: number;
+  maxBacklogEvents: number;
+  /** Events committed by this process (= accepted). */
+  committedTotal: number;
+  refusedTotal: number;
+  /** Refusals not yet declared by a signed system.spool.write_failed. */
+  refusedUndeclared: number;
+  refused: Array<{ driver: string; type: string; count: number; first: string; last: string }>;
+  reserve: { bytes: number; held: boolean; releases: number } | null;
+}
+
 export interface MetricsSnapshot {
   spool: { depth: number; unsent: number; oldestUnsentAgeMs: number | null; bytes: number; quotaBytes: number; droppedEvents: number; sentTotal: number };
-  /** Events sealed into the chain (= accepted into the pipeline). */
+  /** Events committed to the spool by this process (accepted), never merely sealed. */
   acceptedTotal: number;
+  /** Head of the last committed batch (null before the first commit). */
+  committedHead?: { epoch: string; seq: number } | null;
+  write?: SpoolWriteHealth;
   mqtt: { connected: boolean; reconnects: number };
   devices: DeviceMetric[];
   driverErrors: Array<{ driver: string; instance: string; errors: number }>;
@@ -57,7 +81,16 @@ export function renderMetrics(s: MetricsSnapshot, proc = processFigures()): stri
   g('gatewarden_spool_oldest_unsent_age_seconds', 'Age of the oldest unsent event (0 when none).', (s.spool.oldestUnsentAgeMs ?? 0) / 1000);
   g('gatewarden_spool_bytes', 'Bytes of stored events.', s.spool.bytes);
   g('gatewarden_spool_quota_bytes', 'Spool quota in bytes.', s.spool.quotaBytes);
-  c('gatewarden_events_accepted_total', 'Events sealed into the chain by this process.', s.acceptedTotal);
+  c('gatewarden_events_accepted_total', 'Events committed to the spool by this process (accepted).', s.acceptedTotal);
+  e.metric('gatewarden_chain_committed_seq', 'gauge', 'Seq of the last committed event (the head health publishes).', s.committedHead ? [[{ epoch: s.committedHead.epoch }, s.committedHead.seq]] : []);
+  if (s.write) {
+    const w = s.write;
+    g('gatewarden_spool_write_failing', '1 while spool appends fail (disk full, I/O errors).', w.state === 'failing' ? 1 : 0);
+    c('gatewarden_spool_write_errors_total', 'Failed spool append attempts.', w.errorsTotal);
+    g('gatewarden_spool_uncommitted_events', 'Sealed events waiting in memory to be committed.', w.uncommitted);
+    e.metric('gatewarden_observations_refused_total', 'counter', 'Observations refused before sealing while the spool could not write.', w.refused.map((r) => [{ driver: r.driver, type: r.type }, r.count]));
+    if (w.reserve) g('gatewarden_spool_reserve_held', '1 while the spool reserve (ballast) is held.', w.reserve.held ? 1 : 0);
+  }
   c('gatewarden_events_sent_total', 'Events acknowledged by the broker (spool lifetime).', s.spool.sentTotal);
   c('gatewarden_events_dropped_total', 'Events dropped under quota (each announced by a signed overflow event).', s.spool.droppedEvents);
   g('gatewarden_mqtt_connected', '1 when connected to the broker.', s.mqtt.connected ? 1 : 0);

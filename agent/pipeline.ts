@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Chain, ChainHead, SealedEvent } from './chain/chain.js';
 import { checkObservation, type JsonObject, type Observation, type Severity } from './events/types.js';
 import type { DroppedRange } from './spool/types.js';
+import { ObservationRefusedError, type SpoolAdmission } from './admission.js';
+import { LogThrottle } from './log-throttle.js';
 
 /** Where sealed events go: the spool writer (or a test sink). */
 export interface EventSink {
@@ -22,6 +24,8 @@ export interface PipelineOptions {
   checkpoint: { everyEvents: number; everySeconds: number };
   /** Minimum spacing of `system.spool.overflow` announcements (default 1000 ms). */
   overflowCoalesceMs?: number;
+  /** Bounds what waits uncommitted while the spool cannot write (agent/admission.ts); none = unbounded. */
+  admission?: SpoolAdmission;
 }
 
 /**
@@ -51,10 +55,12 @@ export interface PipelineCounters {
   sealed: number;
   checkpoints: number;
   overflowEvents: number;
+  /** Observations and agent records refused before sealing (spool could not write). */
+  refused: number;
 }
 
 export class Pipeline {
-  readonly counters: PipelineCounters = { ingested: 0, rejected: 0, sealed: 0, checkpoints: 0, overflowEvents: 0 };
+  readonly counters: PipelineCounters = { ingested: 0, rejected: 0, sealed: 0, checkpoints: 0, overflowEvents: 0, refused: 0 };
   private sinceCheckpoint = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: EventListener[] = [];
@@ -64,6 +70,8 @@ export class Pipeline {
   private lastOverflowAt = 0;
   private overflowTimer: NodeJS.Timeout | undefined;
   private readonly overflowCoalesceMs: number;
+  /** Sustained quota pressure announces every second: log once, then counted (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   constructor(private readonly o: PipelineOptions) {
     this.overflowCoalesceMs = o.overflowCoalesceMs ?? 1000;
@@ -77,7 +85,11 @@ export class Pipeline {
     this.listeners.push(l);
   }
 
-  /** Entry for drivers (through the supervisor). Throws on a contract breach. */
+  /**
+   * Entry for drivers (through the supervisor). Throws on a contract breach, and throws
+   * ObservationRefusedError (before any seq is taken) while the spool cannot write and
+   * the in-memory backlog is full.
+   */
   ingest(driver: string, obs: Observation): SealedEvent {
     if (this.closed) throw new Error('pipeline closed');
     try {
@@ -85,6 +97,11 @@ export class Pipeline {
     } catch (e) {
       this.counters.rejected += 1;
       throw e;
+    }
+    const adm = this.o.admission;
+    if (adm && !adm.admits('observation')) {
+      this.counters.refused += 1;
+      throw adm.refuse(driver, obs.type);
     }
     this.counters.ingested += 1;
     return this.sealAndSink(() => this.o.chain.seal({ ...obs, driver }));
@@ -94,8 +111,19 @@ export class Pipeline {
     return this.pendingDrops.size > 0;
   }
 
-  /** Agent-originated event (start, stop, config, command results). Allowed after close(): shutdown records. */
-  system(type: string, severity: Severity, data: JsonObject): SealedEvent {
+  /**
+   * Agent-originated event (start, stop, config, command results). Allowed after close():
+   * shutdown records. While the spool cannot write, agent records have a reserve above
+   * the observation limit; beyond it they are refused too (counted, declared later) and
+   * null is returned.
+   */
+  system(type: string, severity: Severity, data: JsonObject): SealedEvent | null {
+    const adm = this.o.admission;
+    if (adm && !adm.admits('agent')) {
+      this.counters.refused += 1;
+      adm.refuse('agent', type);
+      return null;
+    }
     return this.sealAndSink(() => this.o.chain.seal({ driver: 'agent', device: this.o.gw, type, severity, data }));
   }
 
@@ -115,9 +143,12 @@ export class Pipeline {
 
   /**
    * Called by the spool writer after a commit that evicted unsent events for quota, and
-   * by the daemon at start for events the spool found without a payload (`reason`).
-   * The overflow event is itself evidence-class, so the spool keeps it over what it
-   * dropped. Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
+   * by the daemon at start for events the spool found without a payload (`reason`) and
+   * for drops a previous process left undeclared. Coalescing here is safe across a
+   * kill -9: the spool keeps every drop in `pending_drops`, written in the evicting
+   * transaction and cleared by the one that commits the overflow record declaring it
+   * (agent/spool/schema.ts). The spool never evicts an overflow record unless a later
+   * one re-declares its ranges (agent/spool/evict.ts). Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
    * that sustained pressure — where each announcement may itself push out more rows —
    * cannot turn into a stream of overflow events; long lists are split into several
    * events of at most OVERFLOW_RANGES_PER_EVENT exact ranges each.
@@ -146,7 +177,8 @@ export class Pipeline {
 
   private announce(reason: DropReason, ranges: DroppedRange[]): void {
     const count = ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
-    this.o.log.error({ reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, reason === 'quota' ? 'spool over quota: unsent events dropped' : 'unsent events lost from the spool');
+    const msg = reason === 'quota' ? 'spool over quota: unsent events dropped' : 'unsent events lost from the spool';
+    this.quiet.log(this.o.log, 'error', `drops ${reason}`, { reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, msg, ['count', 'rangeCount']);
     for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) {
       const part = ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT);
       this.counters.overflowEvents += 1;
@@ -163,7 +195,8 @@ export class Pipeline {
   startTimers(): void {
     const ms = this.o.checkpoint.everySeconds * 1000;
     this.timer = setInterval(() => {
-      if (!this.closed) this.checkpoint('interval');
+      // A checkpoint restates the head; while the spool cannot write it would only add to the backlog.
+      if (!this.closed && !this.o.admission?.writerFailing) this.checkpoint('interval');
     }, ms);
     this.timer.unref();
   }
@@ -171,6 +204,7 @@ export class Pipeline {
   /** No more events after this (pending drop announcements go out first); the caller flushes the writer. */
   close(): void {
     this.announceDrops();
+    this.quiet.flush();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
   }
@@ -187,7 +221,16 @@ export class Pipeline {
       try {
         for (const l of this.listeners) {
           const more = l(e);
-          if (more) for (const m of more) this.ingest('correlate', m);
+          if (more) {
+            for (const m of more) {
+              try {
+                this.ingest('correlate', m);
+              } catch (err) {
+                // Refused follow-ups are counted by admission; the event that caused them was accepted.
+                if (!(err instanceof ObservationRefusedError)) throw err;
+              }
+            }
+          }
         }
       } finally {
         this.depth -= 1;

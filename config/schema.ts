@@ -89,6 +89,10 @@ export const spoolSchema = z.strictObject({
   batchMaxEvents: z.number().int().min(1).max(10000).default(500),
   /** … or this many ms after its first event, whichever comes first. */
   batchMaxDelayMs: z.number().int().min(0).max(1000).default(5),
+  /** While the spool cannot write: sealed events allowed to wait in memory; beyond it observations are refused before they get a seq. */
+  maxBacklogEvents: z.number().int().min(100).max(1_000_000).default(10_000),
+  /** Ballast file beside the spool, released when its filesystem is full so the backlog and its declaration can commit; 0 = none. */
+  reserveBytes: z.union([z.literal(0), byteSize]).default(2 * 1024 * 1024),
 });
 
 export const chainSchema = z.strictObject({

@@ -9,7 +9,7 @@ import type { ForwarderStatus } from '../forward/forwarder-types.js';
 import type { SpoolStats } from '../spool/types.js';
 import type { Supervisor } from '../supervisor.js';
 import { VERSION } from '../version.js';
-import { errorCount, MetricsServer, type MetricsSnapshot } from '../metrics.js';
+import { errorCount, MetricsServer, type MetricsSnapshot, type SpoolWriteHealth } from '../metrics.js';
 import { controlSocketPath } from './client.js';
 import { ControlServer } from './server.js';
 
@@ -21,7 +21,8 @@ export interface DaemonView {
   clockSyncState(): ClockSync;
   supervisor: Pick<Supervisor, 'diagnose' | 'status' | 'health'>;
   forwarder: { status(): ForwarderStatus };
-  pipeline: { counters: { sealed: number } };
+  /** Committed state only: what the spool writer committed, and how it is doing. */
+  spoolWriteHealth(): SpoolWriteHealth;
 }
 
 export interface FieldEndpoints {
@@ -37,9 +38,13 @@ export function processIdentity(): { pid: number; uid: number; gid: number; grou
 
 export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
   const f = d.forwarder.status();
+  const spool = d.spoolStats();
+  const write = d.spoolWriteHealth();
   return {
-    spool: d.spoolStats(),
-    acceptedTotal: d.pipeline.counters.sealed,
+    spool,
+    acceptedTotal: write.committedTotal,
+    committedHead: spool.head ? { epoch: spool.head.epoch, seq: spool.head.seq } : null,
+    write,
     mqtt: { connected: f.connected, reconnects: f.reconnects },
     devices: d.supervisor.health().map((h) => ({ driver: h.kind, instance: h.instance, device: h.device, online: h.state === 'online', errors: errorCount(h.counters) })),
     driverErrors: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, errors: s.errors })),

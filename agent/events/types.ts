@@ -93,7 +93,8 @@ export function isEvidence(type: string): boolean {
     type.startsWith('incident.') ||
     type.startsWith('network.') ||
     type.startsWith('system.chain.') ||
-    type.startsWith('system.spool.overflow')
+    type.startsWith('system.spool.overflow') ||
+    type === 'system.spool.write_failed'
   );
 }
 

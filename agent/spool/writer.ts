@@ -8,10 +8,14 @@
 // retries. A failed append (disk full, I/O error) keeps its batch in memory, reports
 // onError, and is retried with capped exponential backoff before anything enqueued
 // later; nothing is dropped or reordered. Events enqueued meanwhile wait behind it
-// (`backlog` tells the pipeline how much memory that holds).
+// (`backlog` tells the pipeline how much memory that holds; the pipeline refuses new
+// observations before they get a seq once that is too much, see agent/admission.ts).
+// From the first failed attempt until the next commit the writer is `failing`
+// (writeState); that commit ends the episode and reports it through onRecovered.
 import type { Logger } from 'pino';
 import type { SealedEvent } from '../chain/chain.js';
 import type { AppendResult, DroppedRange, Spool } from './types.js';
+import { errorKey, LogThrottle } from '../log-throttle.js';
 
 export interface CommittedBatch {
   /** The batch just committed, in chain order (the array handed to Spool.append). */
@@ -33,10 +37,45 @@ export interface SpoolWriterOptions {
   onDropped?: (ranges: DroppedRange[]) => void;
   /** Each failed append attempt; the batch is kept and retried. */
   onError?: (err: Error, attempt: number) => void;
+  /** The first commit after failed attempts (called once per failure episode, after notify). */
+  onRecovered?: (episode: WriteFailureEpisode) => void;
   log?: Logger;
   /** First retry delay (default 50 ms), doubled per failure up to retryMaxMs (default 5 s). */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Wall clock for failure episodes (default Date.now). */
+  now?: () => number;
+}
+
+/** One run of failed append attempts, ended by a commit. */
+export interface WriteFailureEpisode {
+  /** Wall ms of the first failed attempt / of the commit that ended the run. */
+  since: number;
+  until: number;
+  attempts: number;
+  /** The last error: `code` is SQLite's (SQLITE_FULL, SQLITE_IOERR…) or errno's (ENOSPC), if any. */
+  error: { message: string; code: string | null };
+}
+
+/** What health and metrics show about the writer. */
+export interface WriteState {
+  state: 'ok' | 'failing';
+  /** Wall ms of the first failed attempt of the current episode (null when ok). */
+  since: number | null;
+  /** Failed attempts in the current episode. */
+  attempts: number;
+  /** Last error seen (kept after recovery, for diagnosis). */
+  lastError: { message: string; code: string | null } | null;
+  /** Failed attempts since start. */
+  errorsTotal: number;
+  /** Events held in memory (pending + the failed batch). */
+  backlog: number;
+}
+
+/** `code` of a SqliteError / errno error, if it has one. */
+export function errorCode(err: Error): string | null {
+  const c = (err as { code?: unknown }).code;
+  return typeof c === 'string' ? c : null;
 }
 
 interface Waiter {
@@ -59,6 +98,7 @@ export class SpoolWriter {
   private committing = false;
   private closed = false;
   private abandoned: Error | null = null;
+  private episode: { since: number; attempts: number } | null = null;
   private readonly maxEvents: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
@@ -66,11 +106,15 @@ export class SpoolWriter {
   /** Counters for health/metrics. */
   readonly counters = { batches: 0, events: 0, failures: 0 };
   lastError: Error | null = null;
+  private readonly now: () => number;
+  /** A failing disk retries every few seconds: log once, then counted (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   constructor(private readonly o: SpoolWriterOptions) {
     this.maxEvents = Math.max(1, Math.floor(o.maxEvents));
     this.retryMinMs = o.retryMinMs ?? 50;
     this.retryMaxMs = o.retryMaxMs ?? 5000;
+    this.now = o.now ?? Date.now;
   }
 
   /**
@@ -138,6 +182,30 @@ export class SpoolWriter {
     return this.pending.length + (this.failed?.length ?? 0);
   }
 
+  /** True from a failed attempt until the next commit. */
+  get failing(): boolean {
+    return this.episode !== null;
+  }
+
+  get writeState(): WriteState {
+    const e = this.lastError;
+    return {
+      state: this.episode ? 'failing' : 'ok',
+      since: this.episode?.since ?? null,
+      attempts: this.episode?.attempts ?? 0,
+      lastError: e ? { message: e.message, code: errorCode(e) } : null,
+      errorsTotal: this.counters.failures,
+      backlog: this.backlog,
+    };
+  }
+
+  /** Retry a failed batch now instead of after the backoff (e.g. space was just freed). */
+  retryNow(): void {
+    if (this.retryTimer === null || this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(this.onRetry, 0);
+  }
+
   /** Tickets issued / accepted so far. */
   get enqueuedCount(): number {
     return this.enqueued;
@@ -203,18 +271,35 @@ export class SpoolWriter {
         this.counters.batches++;
         this.counters.events += batch.length;
         this.notify(batch, result);
+        if (this.episode !== null) this.recovered();
       }
     } finally {
       this.committing = false;
     }
   }
 
+  private recovered(): void {
+    const ep = this.episode!;
+    this.episode = null;
+    const err = this.lastError ?? new Error('unknown');
+    const episode: WriteFailureEpisode = { since: ep.since, until: this.now(), attempts: ep.attempts, error: { message: err.message, code: errorCode(err) } };
+    this.quiet.resolvedPrefix('spool.append');
+    this.o.log?.warn({ ...episode, backlog: this.backlog }, 'spool writes succeed again');
+    try {
+      this.o.onRecovered?.(episode);
+    } catch (cbErr) {
+      this.o.log?.error({ err: cbErr }, 'spool writer onRecovered callback threw');
+    }
+  }
+
   private scheduleRetry(err: Error): void {
+    if (this.episode === null) this.episode = { since: this.now(), attempts: 0 };
+    this.episode.attempts++;
     this.attempt++;
     this.counters.failures++;
     this.lastError = err;
     const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(this.attempt - 1, 30));
-    this.o.log?.error({ err, attempt: this.attempt, retryInMs: delay, backlog: this.backlog }, 'spool append failed: batch kept, retrying');
+    if (this.o.log) this.quiet.log(this.o.log, 'error', errorKey('spool.append', err), { err, attempt: this.attempt, retryInMs: delay, backlog: this.backlog }, 'spool append failed: batch kept, retrying');
     try {
       this.o.onError?.(err, this.attempt);
     } catch (cbErr) {
