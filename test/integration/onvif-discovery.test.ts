@@ -34,7 +34,7 @@ describe('onvif discovery', { timeout: 30_000 }, () => {
       assert.match(yaml, /password: CHANGE-ME/);
 
       parsed.cameras[0].password = 'secret';
-      driver = new OnvifDriver({ ...parsed, reconnect: { minMs: 100, maxMs: 500 } }, c.ctx);
+      driver = new OnvifDriver({ ...parsed, reconnect: { ...parsed.reconnect, minMs: 100, maxMs: 500 } }, c.ctx);
       await driver.start();
       await waitUntil(() => c.of('video.camera.online').length === 1, 'discovered camera online');
     } finally {
