@@ -29,6 +29,8 @@ interface Episode {
   msg: string;
   since: number;
   suppressed: number;
+  /** Totals of the `sum` fields over the suppressed occurrences. */
+  sums: Record<string, number> | null;
   timer: { cancel(): void } | null;
 }
 
@@ -59,8 +61,12 @@ export class LogThrottle {
     this.maxStacks = o.maxStacks ?? 512;
   }
 
-  /** One occurrence of condition `key`; returns true when a line was written now. */
-  log(log: Logger, level: ThrottledLevel, key: string, obj: Record<string, unknown>, msg: string): boolean {
+  /**
+   * One occurrence of condition `key`; returns true when a line was written now. Numeric
+   * fields named in `sum` are totalled over the suppressed occurrences and reported in
+   * the summary as `suppressedTotals` (e.g. how many events all the repeats dropped).
+   */
+  log(log: Logger, level: ThrottledLevel, key: string, obj: Record<string, unknown>, msg: string, sum: readonly string[] = []): boolean {
     const ep = this.episodes.get(key);
     if (ep) {
       ep.log = log;
@@ -69,10 +75,14 @@ export class LogThrottle {
       ep.msg = msg;
       ep.suppressed += 1;
       this.suppressedTotal += 1;
+      for (const f of sum) {
+        const v = obj[f];
+        if (typeof v === 'number') (ep.sums ??= {})[f] = (ep.sums[f] ?? 0) + v;
+      }
       return false;
     }
     log[level](this.withStackOnce(obj), msg);
-    this.open(key, { log, level, obj, msg, since: this.now(), suppressed: 0, timer: null });
+    this.open(key, { log, level, obj, msg, since: this.now(), suppressed: 0, sums: null, timer: null });
     return true;
   }
 
@@ -111,13 +121,14 @@ export class LogThrottle {
     if (ep.suppressed === 0) return; // quiet for a whole interval: the episode is over
     this.summarise(ep);
     // Still repeating: a new interval starts with this summary.
-    this.open(key, { ...ep, since: this.now(), suppressed: 0, timer: null });
+    this.open(key, { ...ep, since: this.now(), suppressed: 0, sums: null, timer: null });
   }
 
   private summarise(ep: Episode): void {
     if (ep.suppressed === 0) return;
     const overS = Math.max(0, Math.round((this.now() - ep.since) / 1000));
-    ep.log[ep.level]({ ...this.withStackOnce(ep.obj), repeated: ep.suppressed, overS }, `${ep.msg} (repeated ${ep.suppressed} more time(s) in ${overS} s)`);
+    const totals = ep.sums ? { suppressedTotals: ep.sums } : {};
+    ep.log[ep.level]({ ...this.withStackOnce(ep.obj), repeated: ep.suppressed, overS, ...totals }, `${ep.msg} (repeated ${ep.suppressed} more time(s) in ${overS} s)`);
   }
 
   /** `err` keeps its stack the first time this error (name + message) is logged here. */

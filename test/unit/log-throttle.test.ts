@@ -137,6 +137,23 @@ test('a stack trace appears once per distinct error message; repeats carry type,
   assert.equal(stacks, 2);
 });
 
+test('sum: numeric fields of the suppressed occurrences are totalled in the summary', () => {
+  const { lines, log, th, advance } = harness(1000);
+  for (const count of [5, 7, 11, 13]) th.log(log, 'error', 'q', { count, note: 'x' }, 'dropped', ['count', 'note']);
+  advance(1000);
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0].count, 5);
+  assert.deepEqual(lines[1].suppressedTotals, { count: 31 }, '7 + 11 + 13; non-numeric fields are not summed');
+  th.log(log, 'error', 'q', { count: 2 }, 'dropped', ['count']);
+  advance(1000);
+  assert.deepEqual(lines[2].suppressedTotals, { count: 2 }, 'totals restart with each interval');
+  advance(1000); // quiet: the episode ends
+  th.log(log, 'error', 'q', { count: 1 }, 'dropped', ['count']);
+  advance(1000);
+  assert.equal(lines.length, 4, 'a fresh episode: its first line in full, no summary');
+  assert.equal(lines[3].suppressedTotals, undefined);
+});
+
 test('errorKey: call site plus message', () => {
   assert.equal(errorKey('spool', new Error('disk full')), 'spool: disk full');
   assert.equal(errorKey('x', 'plain'), 'x: plain');
