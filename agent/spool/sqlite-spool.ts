@@ -9,6 +9,7 @@ import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
 import { evictForQuota, mergeRanges, type DroppedRow, type EvictStatements } from './evict.js';
 import { openSpoolDatabase } from './open.js';
+import { LogThrottle } from '../log-throttle.js';
 import { META, RESERVED_META_KEYS, ROW_SELECT, rowBytes, toSpoolRow, type RawRow } from './schema.js';
 import { parseHead, queryStats, readMeta } from './stats.js';
 import type { AppendResult, DroppedRange, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
@@ -67,6 +68,8 @@ export class SqliteSpool implements Spool {
   private readonly retentionMs: number;
   private readonly now: () => number;
   private readonly log: Logger | undefined;
+  /** Eviction under sustained pressure happens at every commit: log once, then counted (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   private h: ChainHead | null;
   private bytes: number;
@@ -192,7 +195,8 @@ export class SqliteSpool implements Spool {
     this.droppedEvents += out.dropped.length;
     const dropped = mergeRanges(out.dropped);
     if (dropped.length > 0) {
-      this.log?.warn({ dropped, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: unsent events dropped');
+      const fields = { dropped: dropped.slice(0, 20), rangeCount: dropped.length, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota };
+      if (this.log) this.quiet.log(this.log, 'warn', 'evict unsent', fields, 'spool over quota: unsent events dropped', ['rangeCount', 'droppedEvents', 'evictedSent']);
     } else if (out.evictedSent > 0) {
       // Sent rows leaving early is routine once the spool is full: not a loss.
       this.log?.debug({ evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: sent rows evicted early');
