@@ -32,7 +32,9 @@ function clip(s: string): string {
 }
 
 function pointer(path: string[]): string {
-  return path.length === 0 ? '' : `/${path.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  const seg = (p: string): string => (p.length > 40 ? `${p.slice(0, p.charCodeAt(39) >= 0xd800 && p.charCodeAt(39) <= 0xdbff ? 39 : 40)}…` : p);
+  const shown = path.length > 12 ? [...path.slice(0, 6), '…', ...path.slice(-5)] : path;
+  return path.length === 0 ? '' : `/${shown.map((p) => seg(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 }
 
 /** First index of a lone surrogate in s, or -1. */

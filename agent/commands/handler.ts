@@ -8,7 +8,7 @@ import type { JsonObject } from '../events/types.js';
 import type { IncomingCommand } from '../forward/forwarder.js';
 import type { Pipeline } from '../pipeline.js';
 import { CommandUnsupportedError, type CommandResult } from '../../drivers/types.js';
-import { checkCommand } from './verify.js';
+import { checkCommand, echoField } from './verify.js';
 import type { SeenIdStore } from './seen-ids.js';
 
 export type BuiltinCommand = (args: JsonObject, target: string | undefined) => Promise<CommandResult>;
@@ -32,13 +32,29 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
   const reply = (cmd: IncomingCommand, result: JsonObject): void =>
     o.publishResult(JSON.stringify(result), { responseTopic: cmd.responseTopic, correlationData: cmd.correlationData });
 
-  const reject = (cmd: IncomingCommand, id: string | undefined, reason: string, detail: string): void => {
-    o.log.warn({ command: cmd.name, id, reason, detail }, 'command rejected');
-    o.pipeline.system('system.command.rejected', 'warning', { name: cmd.name, id: id ?? null, reason, detail });
-    reply(cmd, { id: id ?? null, ok: false, error: reason, detail });
+  // name (from the topic) and id may come from an unverified command: echoed clipped, and
+  // `truncated` lists the fields that were cut.
+  const reject = (cmd: IncomingCommand, rawId: string | undefined, reason: string, detail: string): void => {
+    const name = echoField(cmd.name);
+    const id = echoField(rawId);
+    const truncated = [...(name.truncated ? ['name'] : []), ...(id.truncated ? ['id'] : [])];
+    const data: JsonObject = { name: name.value, id: id.value, reason, detail };
+    if (truncated.length > 0) data.truncated = truncated;
+    o.log.warn({ command: name.value, id: id.value, truncated, reason, detail }, 'command rejected');
+    o.pipeline.system('system.command.rejected', 'warning', data);
+    reply(cmd, { id: id.value, ok: false, error: reason, detail, ...(truncated.length > 0 ? { truncated } : {}) });
   };
 
   return (cmd) => {
+    try {
+      handle(cmd);
+    } catch (e) {
+      // Never let one hostile message take the daemon down; the evidence path refused it.
+      o.log.error({ err: e, command: echoField(cmd.name).value }, 'command could not be handled');
+    }
+  };
+
+  function handle(cmd: IncomingCommand): void {
     if (!o.publicKey) return reject(cmd, undefined, 'no-key', 'commands.publicKey is not configured on this gateway');
     const c = checkCommand(cmd.payload, { publicKey: o.publicKey, topicName: cmd.name, now: now(), maxSkewMs: o.maxSkewMs, seen: o.seen });
     if (!c.ok) return reject(cmd, c.id, c.reason, c.detail);
@@ -63,5 +79,5 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
         reply(cmd, { id: b.id, ok: false, error: 'failed', detail: e.message });
       },
     );
-  };
+  }
 }

@@ -2,9 +2,30 @@
 // exp}, sig}` signed by the platform's Ed25519 key over JCS(body). It is refused when the
 // signature fails, it has expired (or is issued in the future beyond the allowed skew),
 // its id was seen before (replay), or its name disagrees with the topic it came on.
+//
+// The payload is unverified input from anyone who can publish to `cmd/`: it is read as
+// I-JSON (agent/chain/strict-json.ts: well-formed UTF-8 and Unicode, no duplicate keys,
+// nesting capped) and bounded in size before anything of it can reach a signed
+// `system.command.rejected`; what that record echoes is clipped (echoField).
 import { verify, type KeyObject } from 'node:crypto';
 import { jcs } from '../chain/jcs.js';
-import type { JsonObject } from '../events/types.js';
+import { parseStrictJson, StrictJsonError } from '../chain/strict-json.js';
+import { MAX_DATA_DEPTH, type JsonObject } from '../events/types.js';
+
+/** Largest command payload read at all (bytes). */
+export const MAX_COMMAND_BYTES = 256 * 1024;
+/** Envelope nesting: {body: {args: …}} keeps args within the event data depth cap when echoed as `data.args`. */
+export const MAX_COMMAND_DEPTH = MAX_DATA_DEPTH + 1;
+/** Longest unverified string echoed into a signed record or a reply. */
+export const MAX_ECHO_CHARS = 128;
+
+/** An unverified string as it may be echoed: at most MAX_ECHO_CHARS, never splitting a surrogate pair. */
+export function echoField(s: string | undefined): { value: string | null; truncated: boolean } {
+  if (s === undefined) return { value: null, truncated: false };
+  if (s.length <= MAX_ECHO_CHARS) return { value: s, truncated: false };
+  const c = s.charCodeAt(MAX_ECHO_CHARS - 1);
+  return { value: s.slice(0, c >= 0xd800 && c <= 0xdbff ? MAX_ECHO_CHARS - 1 : MAX_ECHO_CHARS), truncated: true };
+}
 
 export interface CommandBody {
   cmd: string;
@@ -29,14 +50,17 @@ export function checkCommand(
   payload: Buffer | string,
   o: { publicKey: KeyObject; topicName: string; now: number; maxSkewMs: number; seen: SeenIds },
 ): CommandCheck {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_COMMAND_BYTES) return { ok: false, reason: 'malformed', detail: `payload of ${size} bytes exceeds ${MAX_COMMAND_BYTES}` };
   let env: { body?: unknown; sig?: unknown };
   try {
-    env = JSON.parse(payload.toString());
+    env = parseStrictJson(payload, { maxDepth: MAX_COMMAND_DEPTH }) as typeof env;
   } catch (e) {
-    return { ok: false, reason: 'malformed', detail: `payload is not JSON (${(e as Error).message})` };
+    const why = e instanceof StrictJsonError && e.reason !== 'syntax' ? 'not I-JSON' : 'not JSON';
+    return { ok: false, reason: 'malformed', detail: `payload is ${why} (${(e as Error).message})` };
   }
   const b = env?.body as Partial<CommandBody> | undefined;
-  if (!b || typeof b !== 'object' || typeof env.sig !== 'string') return { ok: false, reason: 'malformed', detail: 'expected {body, sig}' };
+  if (!env || typeof env !== 'object' || !b || typeof b !== 'object' || typeof env.sig !== 'string') return { ok: false, reason: 'malformed', detail: 'expected {body, sig}' };
   const id = typeof b.id === 'string' ? b.id : undefined;
   if (typeof b.cmd !== 'string' || !id || !UUIDISH.test(id) || typeof b.iat !== 'string' || typeof b.exp !== 'string') {
     return { ok: false, reason: 'malformed', detail: 'body needs cmd, id, iat, exp (strings)', id };
