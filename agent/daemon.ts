@@ -125,6 +125,8 @@ export class Daemon {
     });
     // Accepted events the spool could not keep whole are declared, never skipped silently.
     if (opened.info.lostPayloads) this.pipeline.onDropped(opened.info.lostPayloads, 'payload-missing');
+    // Drops a previous process committed but died before declaring (spool pending_drops).
+    for (const p of opened.info.pendingDrops ?? []) this.pipeline.onDropped(p.ranges, p.reason);
     this.pipeline.startTimers();
     if (c.correlate.enabled) {
       const corr = createCorrelator({

@@ -179,16 +179,26 @@ export class Pipeline {
     const count = ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
     const msg = reason === 'quota' ? 'spool over quota: unsent events dropped' : 'unsent events lost from the spool';
     this.quiet.log(this.o.log, 'error', `drops ${reason}`, { reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, msg);
+    const refused: DroppedRange[] = [];
     for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) {
       const part = ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT);
-      this.counters.overflowEvents += 1;
-      this.system('system.spool.overflow', 'alarm', {
+      const sealed = this.system('system.spool.overflow', 'alarm', {
         reason,
         count: part.reduce((n, r) => n + (r.to - r.from + 1), 0),
         part: Math.floor(i / OVERFLOW_RANGES_PER_EVENT) + 1,
         parts: Math.ceil(ranges.length / OVERFLOW_RANGES_PER_EVENT),
         dropped: part.map((r) => ({ epoch: r.epoch, from: r.from, to: r.to })),
       });
+      if (sealed) this.counters.overflowEvents += 1;
+      else refused.push(...part);
+    }
+    // Refused while the spool cannot write: still owed (and still in the spool's
+    // pending_drops), so try again after the coalescing interval.
+    if (refused.length > 0) {
+      const pending = this.pendingDrops.get(reason) ?? [];
+      pending.push(...refused);
+      this.pendingDrops.set(reason, pending);
+      if (!this.closed) this.overflowTimer ??= setTimeout(() => this.announceDrops(), this.overflowCoalesceMs);
     }
   }
 

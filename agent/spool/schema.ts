@@ -40,7 +40,20 @@ export function rowBytes(payload: string): number {
  *  - events_evict:  quota eviction of unsent rows (non-evidence first, lowest severity,
  *                   oldest) — docs/contracts.md §Spool;
  *  - events_sent:   prune and early eviction of sent rows, oldest sent first;
- *  - events_seq:    readRange (replay) and a guard against storing one seq twice.
+ *  - events_seq:    readRange (replay) and a guard against storing one seq twice;
+ *  - events_decl:   unsent checkpoints and overflow records, oldest first, with their
+ *                   bytes: the declarations' share of the quota and their compaction
+ *                   (evict.ts). Its WHERE must stay textually equal to COMPACTABLE_SQL.
+ *
+ * `pending_drops` holds dropped seq ranges that no committed `system.spool.overflow`
+ * declares yet: the append (or start-up check) that drops rows writes them in its own
+ * transaction, the append that commits the declaring overflow record removes them, and
+ * whatever is left at start is announced again, so a kill -9 between a drop and its
+ * declaration never leaves an undeclared gap.
+ *
+ * events_decl and pending_drops were added inside v2: both are created by `IF NOT EXISTS`
+ * at every open (open.ts runs DDL), change the meaning of nothing that was there, and an
+ * older v2 build opening the file simply ignores them (no version bump, no refusal).
  *
  * Invariant: a `payloads` row exists exactly for each `events` row. append() inserts both
  * in one transaction; every delete goes through `events` and the trigger removes the
@@ -80,6 +93,13 @@ CREATE TABLE IF NOT EXISTS meta (
   k TEXT PRIMARY KEY,
   v TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_decl ON events(rowid, bytes) WHERE sent_at IS NULL AND type IN ('system.chain.checkpoint', 'system.spool.overflow');
+CREATE TABLE IF NOT EXISTS pending_drops (
+  reason      TEXT    NOT NULL,
+  epoch       TEXT    NOT NULL,
+  from_seq    INTEGER NOT NULL,
+  to_seq      INTEGER NOT NULL
+);
 `;
 
 /** Meta keys owned by the spool; setMeta() refuses them. */

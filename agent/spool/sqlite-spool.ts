@@ -7,12 +7,15 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
-import { evictForQuota, mergeRanges, type DroppedRow, type EvictStatements } from './evict.js';
+import {
+  COMPACTABLE_SQL, DECLARATION_SHARE, DECLARATION_TARGET, EVICTABLE_SQL, dropRanges, evictForQuota, isCompactable, isDeclaration,
+  mergeRanges, readRanges, subtractRanges, type DroppedRow, type EvictStatements,
+} from './evict.js';
 import { openSpoolDatabase } from './open.js';
 import { LogThrottle } from '../log-throttle.js';
 import { META, RESERVED_META_KEYS, ROW_SELECT, rowBytes, toSpoolRow, type RawRow } from './schema.js';
 import { parseHead, queryStats, readMeta } from './stats.js';
-import type { AppendResult, DroppedRange, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
+import type { AppendResult, DroppedRange, PendingDrops, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
 
 // The read-only side lives in readonly.ts; re-exported so callers need one import path.
 export { openSpoolReadOnly, type ReadOnlySpool, type SpoolRecord } from './readonly.js';
@@ -37,7 +40,22 @@ interface AppendOutcome {
   hw: number;
   head: ChainHead;
   evictedSent: number;
-  dropped: DroppedRow[];
+  /** Unsent rows that left (the batch's own skipped events included). */
+  droppedRows: number;
+  /** What must be declared: the rows above plus ranges of evicted overflow records. */
+  dropped: DroppedRange[];
+  /** Upper bound of the bytes of unsent checkpoints and overflow records. */
+  declBound: number;
+  /** Nothing evictable was left and declarations hold the spool over its quota. */
+  overQuota: boolean;
+}
+
+interface PendingRow {
+  rowid: number;
+  reason: PendingDrops['reason'];
+  epoch: string;
+  from_seq: number;
+  to_seq: number;
 }
 
 export function openSqliteSpool(opts: SqliteSpoolOptions): { spool: SqliteSpool; info: SpoolOpenInfo } {
@@ -53,6 +71,9 @@ export function openSqliteSpool(opts: SqliteSpoolOptions): { spool: SqliteSpool;
   }
   if (!info.resetReason && spool.head() === null) info.resetReason = 'fresh';
   try {
+    // Read before removeOrphans adds its own (returned as lostPayloads).
+    const pending = spool.pendingDrops();
+    if (pending.length > 0) info.pendingDrops = pending;
     const lost = spool.removeOrphans();
     if (lost.length > 0) info.lostPayloads = lost;
   } catch (err) {
@@ -76,6 +97,9 @@ export class SqliteSpool implements Spool {
   private hw: number;
   private droppedEvents: number;
   private sentTotal: number;
+  /** Upper bound of unsent checkpoint + overflow bytes (re-measured when it exceeds their share). */
+  private declBound: number;
+  private overQuotaLogged = false;
   private closed = false;
 
   private readonly s: {
@@ -91,6 +115,10 @@ export class SqliteSpool implements Spool {
     maxRowid: Database.Statement<[], number | null>;
     syncNormal: Database.Statement<[]>;
     syncFull: Database.Statement<[]>;
+    declBytes: Database.Statement<[], number>;
+    insertPending: Database.Statement<[string, string, number, number]>;
+    pendingRows: Database.Statement<[], PendingRow>;
+    deletePending: Database.Statement<[number]>;
   };
   private readonly evict: EvictStatements;
   private readonly appendTx: (events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number) => AppendOutcome;
@@ -130,10 +158,19 @@ export class SqliteSpool implements Spool {
       maxRowid: db.prepare<[], number | null>('SELECT max(rowid) FROM events').pluck(),
       syncNormal: db.prepare<[]>('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare<[]>('PRAGMA synchronous = FULL'),
+      // INDEXED BY: the partial index events_decl (schema.ts) visits declarations only;
+      // if its WHERE and COMPACTABLE_SQL ever diverge, preparing fails at open, loudly.
+      declBytes: db.prepare<[], number>(`SELECT coalesce(sum(bytes), 0) FROM events INDEXED BY events_decl WHERE sent_at IS NULL AND ${COMPACTABLE_SQL}`).pluck(),
+      insertPending: db.prepare('INSERT INTO pending_drops(reason, epoch, from_seq, to_seq) VALUES (?, ?, ?, ?)'),
+      pendingRows: db.prepare('SELECT rowid, reason, epoch, from_seq, to_seq FROM pending_drops ORDER BY rowid'),
+      deletePending: db.prepare('DELETE FROM pending_drops WHERE rowid = ?'),
     };
     this.evict = {
       oldestSent: db.prepare('SELECT rowid, bytes FROM events WHERE sent_at IS NOT NULL ORDER BY sent_at, rowid LIMIT ?'),
-      nextUnsent: db.prepare('SELECT rowid, epoch, seq, bytes FROM events WHERE sent_at IS NULL ORDER BY evidence, severity, rowid LIMIT ?'),
+      nextUnsent: db.prepare(`SELECT rowid, epoch, seq, bytes FROM events WHERE sent_at IS NULL AND ${EVICTABLE_SQL} ORDER BY evidence, severity, rowid LIMIT ?`),
+      nextCompactable: db.prepare(
+        `SELECT e.rowid AS rowid, e.epoch AS epoch, e.seq AS seq, e.bytes AS bytes, e.type AS type, p.payload AS payload FROM events e INDEXED BY events_decl JOIN payloads p ON p.rowid = e.rowid WHERE e.sent_at IS NULL AND e.${COMPACTABLE_SQL} ORDER BY e.rowid LIMIT ?`,
+      ),
       deleteRow: db.prepare('DELETE FROM events WHERE rowid = ?'),
     };
 
@@ -144,6 +181,7 @@ export class SqliteSpool implements Spool {
     this.hw = Math.max(Number(readMeta(db, META.rowidHw) ?? 0), this.s.maxRowid.get() ?? 0);
     this.droppedEvents = Number(readMeta(db, META.droppedEvents) ?? 0);
     this.sentTotal = Number(readMeta(db, META.sentTotal) ?? 0);
+    this.declBound = this.s.declBytes.get() ?? 0;
     if (readMeta(db, META.quotaBytes) !== String(this.quota)) this.s.putMeta.run(META.quotaBytes, String(this.quota));
 
     this.appendTx = db.transaction(this.appendInTx.bind(this)).immediate;
@@ -166,14 +204,17 @@ export class SqliteSpool implements Spool {
       .all() as Array<DroppedRow & { bytes: number; sent: number }>;
     if (orphans.length === 0) return [];
     const lost = orphans.filter((o) => !o.sent);
+    const ranges = mergeRanges(lost);
     const del = this.db.prepare('DELETE FROM events WHERE rowid = ?');
     this.db.transaction(() => {
       for (const o of orphans) del.run(o.rowid);
       if (lost.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + lost.length));
+      // Durable until the overflow record declaring them commits (survives a kill -9).
+      for (const r of ranges) this.s.insertPending.run('payload-missing', r.epoch, r.from, r.to);
     }).immediate();
     this.bytes -= orphans.reduce((n, o) => n + o.bytes, 0);
+    this.declBound = this.s.declBytes.get() ?? 0;
     this.droppedEvents += lost.length;
-    const ranges = mergeRanges(lost);
     this.log?.error({ path: this.path, lost: ranges, unsent: lost.length, sent: orphans.length - lost.length }, 'spool: events without their payload row removed; the unsent ones are lost and will be declared');
     return ranges;
   }
@@ -192,41 +233,93 @@ export class SqliteSpool implements Spool {
     this.bytes = out.bytes;
     this.hw = out.hw;
     this.h = out.head;
-    this.droppedEvents += out.dropped.length;
-    const dropped = mergeRanges(out.dropped);
+    this.declBound = out.declBound;
+    this.droppedEvents += out.droppedRows;
+    const dropped = out.dropped;
     if (dropped.length > 0) {
-      const fields = { dropped: dropped.slice(0, 20), rangeCount: dropped.length, droppedEvents: out.dropped.length, evictedSent: out.evictedSent, quotaBytes: this.quota };
+      const fields = { dropped: dropped.slice(0, 20), rangeCount: dropped.length, droppedEvents: out.droppedRows, evictedSent: out.evictedSent, quotaBytes: this.quota };
       if (this.log) this.quiet.log(this.log, 'warn', 'evict unsent', fields, 'spool over quota: unsent events dropped', ['rangeCount', 'droppedEvents', 'evictedSent']);
     } else if (out.evictedSent > 0) {
       // Sent rows leaving early is routine once the spool is full: not a loss.
       this.log?.debug({ evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: sent rows evicted early');
     }
+    if (out.overQuota && !this.overQuotaLogged) {
+      this.log?.error({ bytes: out.bytes, quotaBytes: this.quota }, 'spool over quota with nothing evictable left: epoch announcements and declarations are kept over the quota; raise spool.quotaBytes');
+    }
+    this.overQuotaLogged = out.overQuota;
     return { dropped, evictedSent: out.evictedSent };
+  }
+
+  /**
+   * Drops that no committed overflow record declares yet, by reason: what a kill -9
+   * left between an eviction and its declaration. Announced again at start.
+   */
+  pendingDrops(): PendingDrops[] {
+    this.assertOpen();
+    const by = new Map<PendingDrops['reason'], DroppedRange[]>();
+    for (const p of this.s.pendingRows.all()) {
+      const list = by.get(p.reason) ?? [];
+      list.push({ epoch: p.epoch, from: p.from_seq, to: p.to_seq });
+      by.set(p.reason, list);
+    }
+    return [...by].map(([reason, ranges]) => ({ reason, ranges }));
+  }
+
+  /** Inside an append: an overflow record in the batch declares `declared`; they are no longer pending. */
+  private clearPending(declared: DroppedRange[]): void {
+    if (declared.length === 0) return;
+    for (const p of this.s.pendingRows.all()) {
+      const rest = subtractRanges([{ epoch: p.epoch, from: p.from_seq, to: p.to_seq }], declared);
+      if (rest.length === 1 && rest[0].from === p.from_seq && rest[0].to === p.to_seq) continue;
+      this.s.deletePending.run(p.rowid);
+      for (const r of rest) this.s.insertPending.run(p.reason, r.epoch, r.from, r.to);
+    }
   }
 
   private appendInTx(events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number): AppendOutcome {
     let bytes = this.bytes;
+    let declBound = this.declBound;
+    let batchDecl = 0;
+    for (let i = 0; i < events.length; i++) {
+      const b = events[i].body;
+      if (!isCompactable(b.type)) continue;
+      batchDecl += sizes[i];
+      if (b.type === 'system.spool.overflow') this.clearPending(readRanges(b.data.dropped));
+    }
     let evictedSent = 0;
     let dropped: DroppedRow[] = [];
+    let redeclared: DroppedRange[] = [];
     const over = bytes + batchBytes - this.quota;
     if (over > 0) {
-      const ev = evictForQuota(this.evict, over);
+      // Declarations past their share are compacted first (oldest first, re-declared),
+      // so under sustained pressure they cannot crowd out the events themselves.
+      let compact = 0;
+      if (declBound + batchDecl > this.quota * DECLARATION_SHARE) {
+        declBound = this.s.declBytes.get() ?? 0;
+        if (declBound + batchDecl > this.quota * DECLARATION_SHARE) compact = declBound + batchDecl - this.quota * DECLARATION_TARGET;
+      }
+      const ev = evictForQuota(this.evict, over, compact);
       bytes -= ev.freed;
+      declBound -= ev.declFreed;
       evictedSent = ev.evictedSent;
       dropped = ev.dropped;
+      redeclared = ev.redeclared;
     }
     // Nothing else is left and the batch alone is over quota: its oldest events go
-    // (still reported). Their rowids stay unused so storage order stays comparable.
-    let skip = 0;
+    // (still reported), except declarations and chain events, which are stored even over
+    // the quota (logged). Unused rowids stay unused so storage order stays comparable.
+    let skip: Uint8Array | null = null;
     let kept = batchBytes;
-    while (skip < events.length && bytes + kept > this.quota) {
-      const b = events[skip].body;
-      dropped.push({ rowid: this.hw + 1 + skip, epoch: b.epoch, seq: b.seq });
-      kept -= sizes[skip];
-      skip++;
+    for (let i = 0; i < events.length && bytes + kept > this.quota; i++) {
+      const b = events[i].body;
+      if (isDeclaration(b.type)) continue;
+      (skip ??= new Uint8Array(events.length))[i] = 1;
+      dropped.push({ rowid: this.hw + 1 + i, epoch: b.epoch, seq: b.seq });
+      kept -= sizes[i];
     }
     const { insert, insertPayload } = this.s;
-    for (let i = skip; i < events.length; i++) {
+    for (let i = 0; i < events.length; i++) {
+      if (skip !== null && skip[i] === 1) continue;
       const e = events[i];
       const b = e.body;
       const rowid = this.hw + 1 + i;
@@ -238,8 +331,11 @@ export class SqliteSpool implements Spool {
     const hw = this.hw + events.length;
     this.s.putMeta.run(META.head, JSON.stringify(head));
     this.s.putMeta.run(META.rowidHw, String(hw));
+    const ranges = dropRanges(dropped, redeclared);
     if (dropped.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + dropped.length));
-    return { bytes: bytes + kept, hw, head, evictedSent, dropped };
+    // The declaration is owed from this commit on: durable with the eviction itself.
+    for (const r of ranges) this.s.insertPending.run('quota', r.epoch, r.from, r.to);
+    return { bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl, overQuota: bytes + kept > this.quota };
   }
 
   head(): ChainHead | null {

@@ -81,4 +81,12 @@ export interface SpoolOpenInfo {
   resetReason?: 'fresh' | 'corrupt';
   /** Unsent events found without their payload row and removed (SqliteSpool.removeOrphans). */
   lostPayloads?: DroppedRange[];
+  /** Drops no committed overflow record declares yet (the process died in between): announce them again. */
+  pendingDrops?: PendingDrops[];
+}
+
+/** Dropped ranges of one reason that still await their `system.spool.overflow`. */
+export interface PendingDrops {
+  reason: 'quota' | 'payload-missing';
+  ranges: DroppedRange[];
 }

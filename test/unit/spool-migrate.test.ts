@@ -255,7 +255,7 @@ describe('spool schema v1 → v2 migration', () => {
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'events_v1'").pluck().get(), 0);
     assert.deepEqual(
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
-      ['events_delete_payload', 'events_evict', 'events_sent', 'events_seq', 'events_unsent'],
+      ['events_decl', 'events_delete_payload', 'events_evict', 'events_sent', 'events_seq', 'events_unsent'],
     );
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     assert.equal(spool.maxRowid(), 15_000);
