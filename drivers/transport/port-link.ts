@@ -6,7 +6,14 @@ import type { SessionHandle } from './link.js';
 import type { BytePort } from './types.js';
 
 /** A session function for SessionLink: open `port`, up, wait until it closes or the link stops. */
-export function portSession(port: BytePort, hooks: { opened?(): void } = {}): (h: SessionHandle) => Promise<void> {
+export interface PortSessionHooks {
+  /** After each open, before up (reset parsers). */
+  opened?(): void;
+  /** The loss reason from the port's close error message (default `<path>: line lost (<why>)`). */
+  lossReason?(why: string): string;
+}
+
+export function portSession(port: BytePort, hooks: PortSessionHooks = {}): (h: SessionHandle) => Promise<void> {
   let closed: ((err?: Error) => void) | null = null;
   let proveNext: (() => void) | null = null;
   port.onClose((err) => closed?.(err));
@@ -28,6 +35,7 @@ export function portSession(port: BytePort, hooks: { opened?(): void } = {}): (h
     closed = null;
     proveNext = null;
     if (h.signal.aborted) return;
-    throw new Error(`${port.path}: line lost (${err ? err.message : 'closed'})`);
+    const why = err ? err.message : 'closed';
+    throw new Error(hooks.lossReason ? hooks.lossReason(why) : `${port.path}: line lost (${why})`);
   };
 }

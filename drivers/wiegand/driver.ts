@@ -2,14 +2,16 @@
 // parses them (./lines.ts) and decodes the bits (./formats.ts) → access.card.read. Raw bits
 // are always kept; unknown lengths are reported raw (format 'unknown'), never guessed.
 // Wiegand has no reply channel, so the reader itself cannot be supervised; what can be is
-// the converter's port: losing it (USB converter unplugged, cable cut) is announced as
-// access.reader.offline and the port is reopened with backoff until it is back (online).
+// the converter's port: it runs under the reconnecting link (drivers/transport/link.ts), so
+// losing it (USB converter unplugged, cable cut) is announced as access.reader.offline and
+// the port is reopened with backoff until it is back (online, with downMs).
 import { accessSync, constants, statSync } from 'node:fs';
-import { Backoff } from '../../agent/backoff.js';
 import type { JsonObject } from '../../agent/events/types.js';
-import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
+import { SessionLink } from '../transport/link.js';
+import { portSession } from '../transport/port-link.js';
+import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
-import { type DeviceHealth, type DiagnosticResult, type Driver, type DriverContext } from '../types.js';
+import { DriverRetryableError, type DeviceHealth, type DiagnosticResult, type Driver, type DriverContext } from '../types.js';
 import { bitsToRawBytes } from './raw-bits.js';
 import { decodeWiegand, defineWiegandFormat, type WiegandFormat } from './formats.js';
 import { compilePattern, parseLine } from './lines.js';
@@ -24,8 +26,7 @@ export class WiegandDriver implements Driver {
   private readonly counters = { lines: 0, reads: 0, unparsed: 0, parityErrors: 0, unknownLength: 0, overlong: 0 };
   private readonly formats: WiegandFormat[];
   private readonly pattern?: RegExp;
-  private readonly backoff: Backoff;
-  private reopenTimer?: NodeJS.Timeout;
+  private link?: SessionLink;
 
   constructor(
     private readonly cfg: WiegandConfig,
@@ -33,58 +34,46 @@ export class WiegandDriver implements Driver {
   ) {
     this.formats = cfg.formats.map((f, i) => defineWiegandFormat(f, `formats[${i}]`));
     if (cfg.pattern) this.pattern = compilePattern(cfg.pattern);
-    this.backoff = new Backoff(cfg.reconnect);
   }
 
+  /** Opens the port once (a port that cannot open is retryable: the supervisor retries). */
   async start(): Promise<void> {
-    await this.open();
+    let port: BytePort;
+    try {
+      port = openBytePort({ path: this.cfg.port, baudRate: this.cfg.baud });
+    } catch (err) {
+      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
+    }
+    this.port = port;
+    port.onData((chunk) => this.onData(chunk));
+    const base = (): JsonObject => ({ reader: this.cfg.id, via: 'wiegand-serial', port: this.cfg.port });
+    this.link = new SessionLink({
+      name: this.cfg.port,
+      log: this.ctx.log,
+      clock: this.ctx.clock,
+      policy: this.cfg.reconnect,
+      emit: (o) => {
+        if (!this.stopped) this.ctx.emit(o);
+      },
+      announce: { device: this.cfg.id, online: 'access.reader.online', offline: 'access.reader.offline', base, downMs: true, src: { port: this.cfg.port } },
+      session: portSession(port, { opened: () => (this.buf = ''), lossReason: (why) => `serial port lost: ${why}` }),
+      onDown: (err, wasUp) => {
+        if (this.stopped) return;
+        if (wasUp) this.ctx.reportError(new Error(`${this.cfg.port}: ${err.message}; reopening`));
+        else this.ctx.log.debug({ port: this.cfg.port, err: err.message }, 'wiegand converter port still unavailable');
+      },
+    });
+    try {
+      await this.link.start({ firstMustConnect: true });
+    } catch (err) {
+      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.reopenTimer);
+    await this.link?.stop();
     await this.port?.close().catch(() => undefined);
-  }
-
-  private async open(): Promise<void> {
-    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.cfg.baud });
-    if (this.stopped) {
-      await port.close().catch(() => undefined);
-      return;
-    }
-    this.port = port;
-    this.buf = '';
-    port.onData((chunk) => this.onData(chunk));
-    port.onClose((err) => this.onPortClosed(port, err));
-    this.emitState('access.reader.online', 'notice', {});
-  }
-
-  /** Any close we did not ask for is a lost line (serialport reports unplugging with an error). */
-  private onPortClosed(port: BytePort, err?: Error): void {
-    if (this.stopped || port !== this.port) return;
-    const why = err ? err.message : 'closed';
-    this.ctx.reportError(new Error(`${this.cfg.port}: line lost (${why}); reopening`));
-    this.emitState('access.reader.offline', 'warning', { reason: `serial port lost: ${why}` });
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    if (this.stopped || this.reopenTimer) return;
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      if (this.stopped) return;
-      this.open().then(
-        () => this.backoff.reset(),
-        (err: Error) => {
-          this.ctx.log.debug({ port: this.cfg.port, err: err.message }, 'wiegand converter port still unavailable');
-          this.scheduleReopen();
-        },
-      );
-    }, this.backoff.next());
-  }
-
-  private emitState(type: 'access.reader.online' | 'access.reader.offline', severity: 'notice' | 'warning', extra: JsonObject): void {
-    this.ctx.emit({ type, severity, device: this.cfg.id, data: { reader: this.cfg.id, via: 'wiegand-serial', port: this.cfg.port, ...extra }, src: { port: this.cfg.port } });
   }
 
   private onData(chunk: Buffer): void {
@@ -136,6 +125,8 @@ export class WiegandDriver implements Driver {
 
   health(): DeviceHealth[] {
     const counters: Record<string, number> = { ...this.counters };
+    const l = this.link?.lifecycle.counters;
+    if (l) Object.assign(counters, { linkSessions: l.sessions, linkLosses: l.losses, linkFailures: l.failures, flaps: l.flaps });
     if (this.lastCardAt !== undefined) counters.lastCardAt = this.lastCardAt;
     return [{ device: this.cfg.id, state: this.port?.isOpen ? 'online' : 'offline', lastSeen: this.lastSeen, counters, info: { port: this.cfg.port, lineFormat: this.cfg.lineFormat } }];
   }
