@@ -6,6 +6,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { isSecretPath, REDACTED, secretPathsOf, type SecretPath } from './secrets.js';
 import { knownKinds, loadManifest } from '../drivers/registry.js';
 
 export interface DriverInstanceConfig {
@@ -57,8 +58,12 @@ function show(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/** zod issues → `path: expected … (got …)` lines, path-prefixed. */
-export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, prefix: ReadonlyArray<PropertyKey> = []): string[] {
+/**
+ * zod issues → `path: expected … (got …)` lines, path-prefixed. A value at a path the
+ * schema marks secret (config/secrets.ts) is never echoed: a mistyped SCBK or password
+ * would otherwise reach the terminal, diag output and the journal.
+ */
+export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, prefix: ReadonlyArray<PropertyKey> = [], secrets: readonly SecretPath[] = []): string[] {
   const out: string[] = [];
   for (const is of issues) {
     const path = [...prefix, ...is.path];
@@ -66,7 +71,7 @@ export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, prefix: R
       for (const k of is.keys) out.push(`${formatPath([...path, k])}: unknown key (typo?)`);
       continue;
     }
-    const got = valueAt(raw, is.path);
+    const got = isSecretPath(secrets, is.path) ? REDACTED : valueAt(raw, is.path);
     let msg = is.message.replace(/^Invalid input: /, '');
     if (is.code === 'invalid_type' && got === undefined) msg = `required (${msg.replace(/, received undefined$/, '')})`;
     else msg = `${msg.replace(/, received \w+$/, '')} (got ${show(got)})`;
@@ -78,7 +83,7 @@ export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, prefix: R
 /** Validate an already-parsed object (tests and `init` use this directly). */
 export async function validateConfig(raw: unknown, source = '<inline>'): Promise<LoadedConfig> {
   const parsed = configSchema.safeParse(raw ?? {});
-  const problems: string[] = parsed.success ? [] : formatIssues(parsed.error.issues, raw);
+  const problems: string[] = parsed.success ? [] : formatIssues(parsed.error.issues, raw, [], secretPathsOf(configSchema));
   const drivers: DriverInstanceConfig[] = [];
   // Driver instances are checked even when the top level has problems, so one run of
   // `config check` lists every error in the file.
@@ -97,7 +102,7 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
       list.forEach((inst: unknown, index: number) => {
         const r = manifest.configSchema.safeParse(inst);
         if (!r.success) {
-          problems.push(...formatIssues(r.error.issues, inst, ['drivers', kind, index]));
+          problems.push(...formatIssues(r.error.issues, inst, ['drivers', kind, index], secretPathsOf(manifest.configSchema)));
           return;
         }
         const id = (r.data as { id?: unknown }).id;

@@ -3,6 +3,7 @@
 // Driver instance schemas live in each driver's manifest and are checked by the loader
 // against `drivers.<kind>[i]`, so errors still name the full path.
 import { z } from 'zod';
+import { secret } from './secrets.js';
 import { netwatchConfigSchema } from '../agent/anomaly/config.js';
 import { correlateConfigSchema } from '../agent/correlate/config.js';
 
@@ -51,7 +52,7 @@ export const tlsSchema = z.strictObject({
   ca: z.string().optional(),
   /** Client certificate and key (PEM files) for mutual TLS. */
   cert: z.string().optional(),
-  key: z.string().optional(),
+  key: secret(z.string(), 'file').optional(),
   /** Never turn off in production: an unverified broker can read and forge everything. */
   rejectUnauthorized: z.boolean().default(true),
   /** Name to check the server certificate against when it differs from the URL host. */
@@ -59,15 +60,16 @@ export const tlsSchema = z.strictObject({
 });
 
 export const mqttSchema = z.strictObject({
-  url: mqttUrl.default('mqtt://127.0.0.1:1883'),
+  /** user:password in the URL are secret (config/secrets.ts); the rest is not. */
+  url: secret(mqttUrl, 'url-credentials').default('mqtt://127.0.0.1:1883'),
   /** 5 (default) or 4 (= MQTT 3.1.1). */
   protocolVersion: z.union([z.literal(5), z.literal(4)], { error: 'expected 5 (MQTT 5) or 4 (MQTT 3.1.1)' }).default(5),
   prefix: z.string().regex(/^[^+#]+[^/+#]$/, 'expected a topic prefix without + or # and no trailing /').default('gatewarden/v1'),
   clientId: z.string().min(1).max(128).optional(),
   username: z.string().optional(),
-  password: z.string().optional(),
-  /** Read the password from this file instead (keeps it out of config.yaml). */
-  passwordFile: z.string().optional(),
+  password: secret(z.string()).optional(),
+  /** Read the password from this file instead (keeps it out of config.yaml); the path is not secret, the content is. */
+  passwordFile: secret(z.string(), 'file').optional(),
   tls: tlsSchema.optional(),
   keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
   connectTimeoutMs: z.number().int().min(1000).max(120000).default(10000),

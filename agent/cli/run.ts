@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loa
 import { KeyFileError } from '../chain/keys.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
+import { logSecretsOf } from '../../config/redact.js';
 import { StateDirInUseError, type StateLock } from '../state-lock.js';
 
 export const DEFAULT_CONFIG = '/etc/gatewarden/config.yaml';
@@ -21,7 +22,7 @@ export interface RunOptions {
 }
 
 export async function runDaemon(loaded: LoadedConfig, reload: (() => Promise<LoadedConfig>) | undefined, opts: RunOptions = {}): Promise<Daemon> {
-  const log = opts.log ?? createLogger(loaded.config.log);
+  const log = opts.log ?? createLogger({ ...loaded.config.log, ...(await logSecretsOf(loaded)) });
   const daemon = new Daemon({ loaded, log, reloadConfig: reload, stateLock: opts.stateLock });
   let exiting = false;
   const shutdown = (reason: string, code: number): void => {

@@ -1,15 +1,21 @@
 // `gatewarden support-bundle [-o FILE]`: a tar.gz for the vendor's support desk:
 // diag report (JSON), the config with every secret replaced, recent logs, spool stats,
 // daemon status and versions. Never private keys or passwords: the key file is never
-// read, secrets are redacted by key name, and every file is scrubbed of the literal
-// secret values (and of PEM private-key blocks) before it is packed.
+// packed, secrets are redacted where the config schema marks them (config/secrets.ts, so
+// a new secret field is covered when it is declared), and every file is scrubbed of the
+// literal secret values — those of the config, the contents of secret files it names, and
+// the gateway's own key files — and of PEM private-key blocks before it is packed. The
+// archive is created 0600: it describes the site.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, release, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { loadConfigFile, type LoadedConfig } from '../../config/loader.js';
+import { redactConfig } from '../../config/redact.js';
+import { REDACTED, scrubSecrets } from '../../config/secrets.js';
+import { keyFilePath } from '../chain/keys.js';
 import { controlRequest, controlSocketPath } from '../control/client.js';
 import { runDiag } from '../diag/run.js';
 import { openSpoolReadOnly } from '../spool/readonly.js';
@@ -17,38 +23,30 @@ import { spoolPathOf } from '../daemon.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_CONFIG } from './run.js';
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|credential|private/i;
-export const REDACTED = '«redacted»';
+export { REDACTED };
 
-/** Deep copy with secret-named values replaced and URL credentials removed; collects the secret values seen. */
-export function redact(v: unknown, found: Set<string> = new Set()): unknown {
-  if (Array.isArray(v)) return v.map((x) => redact(x, found));
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (SECRET_KEY.test(k) && !/file$/i.test(k) && (typeof x === 'string' || typeof x === 'number')) {
-        found.add(String(x));
-        out[k] = REDACTED;
-      } else out[k] = redact(x, found);
-    }
-    return out;
-  }
-  if (typeof v === 'string') {
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i.exec(v);
-    if (m) {
-      const pw = m[2].split(':')[1];
-      if (pw) found.add(decodeURIComponent(pw));
-      return v.replace(m[0], `${m[1]}${REDACTED}@`);
-    }
-  }
-  return v;
+/** Files under the state dir whose content is secret: the gateway's signing key, the keypad PIN key, installed SCBKs. */
+function stateSecretFiles(stateDir: string): string[] {
+  return [keyFilePath(stateDir), join(stateDir, 'osdp-pin.key'), join(stateDir, 'osdp-keys.json')];
 }
 
-/** Remove literal secrets and PEM private keys from text that is about to leave the gateway. */
-export function scrub(text: string, secrets: Iterable<string>): string {
-  let t = text.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, `${REDACTED} (private key block)`);
-  for (const s of secrets) if (s.length >= 3) t = t.split(s).join(REDACTED);
-  return t;
+/** The secret strings of one file: its trimmed text, and every long string of it when it is JSON. */
+function secretsOfFile(path: string, into: Set<string>): void {
+  try {
+    const text = readFileSync(path, 'utf8');
+    into.add(text.trim());
+    try {
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string' && v.length >= 8) into.add(v);
+        else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(JSON.parse(text));
+    } catch {
+      /* not JSON */
+    }
+  } catch {
+    /* absent or unreadable: nothing to scrub */
+  }
 }
 
 function journal(lines: number): Promise<string> {
@@ -83,18 +81,12 @@ export async function writeSupportBundle(o: BundleOptions): Promise<{ file: stri
     } catch {
       loaded = null;
     }
-    // The password file's content is a secret even though its key name is a path.
-    if (loaded?.config.mqtt.passwordFile) {
-      try {
-        secrets.add(readFileSync(loaded.config.mqtt.passwordFile, 'utf8').trim());
-      } catch {
-        /* unreadable: nothing to scrub */
-      }
-    }
+    if (loaded) for (const f of stateSecretFiles(loaded.config.stateDir)) secretsOfFile(f, secrets);
     try {
       const raw = parse(readFileSync(o.configFile, 'utf8')) as unknown;
-      const red = redact(raw, secrets);
-      put('config.redacted.json', JSON.stringify(red, null, 2));
+      const { redacted, values } = await redactConfig(raw);
+      for (const v of values) secrets.add(v);
+      put('config.redacted.json', JSON.stringify(redacted, null, 2));
     } catch (e) {
       put('config.redacted.json', JSON.stringify({ error: `cannot read config: ${(e as Error).message}` }));
     }
@@ -107,7 +99,7 @@ export async function writeSupportBundle(o: BundleOptions): Promise<{ file: stri
     if (loaded) {
       const sock = controlSocketPath(loaded.config);
       const status = await controlRequest(sock, 'status', 10_000).catch((e: Error) => ({ error: e.message }));
-      put('status.json', JSON.stringify(redact(status, secrets), null, 2));
+      put('status.json', JSON.stringify(status, null, 2));
       let stats: unknown;
       try {
         const ro = openSpoolReadOnly(spoolPathOf(loaded));
@@ -129,8 +121,12 @@ export async function writeSupportBundle(o: BundleOptions): Promise<{ file: stri
     put('versions.json', JSON.stringify({ gatewarden: VERSION, node: process.versions, os: { host: hostname(), release: release(), platform: process.platform, arch: process.arch }, dependencies: pkg.dependencies ?? {} }, null, 2));
     entries.push('versions.json');
 
-    for (const e of entries) put(e, scrub(readFileSync(join(root, e), 'utf8'), secrets));
+    for (const e of entries) put(e, scrubSecrets(readFileSync(join(root, e), 'utf8'), secrets));
     const out = resolve(o.out);
+    // Created 0600 before tar writes into it (tar truncates, keeping the mode); chmod
+    // as well in case the file existed with a wider mode.
+    closeSync(openSync(out, 'w', 0o600));
+    chmodSync(out, 0o600);
     execFileSync('tar', ['-czf', out, '-C', dir, basename(root)]);
     return { file: out, entries };
   } finally {

@@ -4,6 +4,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loader.js';
+import { logSecretsOf } from '../../config/redact.js';
+import { scrubSecrets } from '../../config/secrets.js';
 import { controlRequest, controlSocketPath, ControlUnavailableError } from '../control/client.js';
 import type { SpoolStats } from '../spool/types.js';
 import { spoolPathOf } from '../daemon.js';
@@ -131,5 +133,8 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
       ? pass('netwatch', 'LAN baseline learned', nw.detail ?? 'baseline complete')
       : problem('netwatch', 'warn', 'LAN baseline learned', nw.detail ?? 'still learning the LAN baseline', 'wait for the learning window to end; new-device alarms are held until then'));
   }
-  return finish(checks, daemonDiag ? 'running' : 'not running');
+  // A check's detail may quote a URL, an error from a device or broker: none may carry a
+  // secret of the config out to the terminal or a support bundle.
+  const { secrets } = await logSecretsOf(loaded);
+  return JSON.parse(scrubSecrets(JSON.stringify(finish(checks, daemonDiag ? 'running' : 'not running')), secrets)) as DiagReport;
 }

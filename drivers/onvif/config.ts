@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { byteSize, idString } from '../../config/schema.js';
 import { linkPolicySchema } from '../transport/lifecycle.js';
+import { secret } from '../../config/secrets.js';
 
 /** SHA-256 certificate fingerprint: 64 hex digits, colons/spaces optional (as openssl and browsers print it). */
 const fingerprint = z
@@ -44,7 +45,7 @@ export const cameraSchema = z
     devicePath: z.string().regex(/^\//, 'expected a path starting with /').default('/onvif/device_service'),
     username: z.string().min(1),
     /** Secret: never logged, never in events or health. */
-    password: z.string(),
+    password: secret(z.string()),
     /** Media profile to use for stream/snapshot URIs; default: the camera's first profile. */
     profileToken: z.string().min(1).optional(),
     /** Topic filter (ConcreteSet, e.g. "tns1:VideoSource/MotionAlarm"); default: all topics. */

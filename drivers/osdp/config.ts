@@ -4,6 +4,7 @@
 // without a valid reply (§5.7 / Annex A "offline" guidance as libosdp applies it).
 import { z } from 'zod';
 import { idString } from '../../config/schema.js';
+import { secret } from '../../config/secrets.js';
 
 const hexKey = z
   .string()
@@ -40,7 +41,7 @@ export const readerSchema = z
     name: z.string().max(128).optional(),
     address: z.number().int().min(0).max(126),
     /** Secure Channel Base Key (secret). A key found in the key store takes precedence. */
-    scbk: hexKey.optional(),
+    scbk: secret(hexKey).optional(),
     /** Install mode: handshake with SCBK-D, KEYSET a new random SCBK, store it (0600). */
     install: z.boolean().default(false),
     /** Never accept plaintext from this reader. Default: true when a key or install mode is set. */
@@ -77,7 +78,7 @@ export const osdpConfigSchema = z
     scBackoffMs: z.number().int().min(50).max(60_000).default(1000),
     scBackoffMaxMs: z.number().int().min(50).max(600_000).default(30_000),
     /** Installed SCBKs (JSON, 0600) set by install mode. Default: <stateDir>/osdp-keys.json. */
-    keyStore: z.string().optional(),
+    keyStore: secret(z.string(), 'file').optional(),
     /** Extra Wiegand formats for RAW card data (tried before the built-ins). */
     formats: z.array(customFormatSchema).default([]),
     readers: z.array(readerSchema).min(1),

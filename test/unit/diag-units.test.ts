@@ -8,7 +8,8 @@ import { tempDir } from '../helpers/chain.js';
 import { canAccess, lookupUser } from '../../agent/diag/perms.js';
 import { pass, problem, summarize, type DiagReport } from '../../agent/diag/types.js';
 import { renderReport } from '../../agent/diag/render.js';
-import { redact, scrub, REDACTED } from '../../agent/cli/support-bundle.js';
+import { redactConfig } from '../../config/redact.js';
+import { REDACTED, scrubSecrets } from '../../config/secrets.js';
 import { renderConfig, enrolmentString } from '../../agent/cli/init.js';
 import { parseYaml, validateConfig } from '../../config/loader.js';
 import { renderMetrics, errorCount } from '../../agent/metrics.js';
@@ -50,15 +51,15 @@ test('render: ✔/⚠/✖ marks and a fix line under every non-pass row', () => 
   assert.match(text, /exit 2$/);
 });
 
-test('redact: secret-named keys and URL credentials; scrub: literal secrets and PEM keys', () => {
-  const found = new Set<string>();
-  const r = redact({ mqtt: { url: 'mqtt://u:p%40ss@h:1883', password: 'pw1', passwordFile: '/etc/x' }, drivers: { onvif: [{ cameras: [{ password: 'cam' }] }] } }, found) as Record<string, any>;
+test('redactConfig: schema-marked secrets and URL credentials; scrubSecrets: literal secrets and PEM keys', async () => {
+  const { redacted, values: found } = await redactConfig({ mqtt: { url: 'mqtt://u:p%40ss@h:1883', password: 'pw1', passwordFile: '/etc/x' }, drivers: { onvif: [{ cameras: [{ password: 'cam' }] }] } }, { readFile: () => { throw new Error('absent'); } });
+  const r = redacted as Record<string, any>;
   assert.equal(r.mqtt.password, REDACTED);
   assert.equal(r.mqtt.passwordFile, '/etc/x');
   assert.equal(r.mqtt.url, `mqtt://${REDACTED}@h:1883`);
   assert.equal(r.drivers.onvif[0].cameras[0].password, REDACTED);
-  assert.deepEqual([...found].sort(), ['cam', 'p@ss', 'pw1']);
-  const s = scrub('a pw1 b\n-----BEGIN PRIVATE KEY-----\nMC4CAQ\n-----END PRIVATE KEY-----\n', found);
+  assert.deepEqual([...found].sort(), ['cam', 'p%40ss', 'p@ss', 'pw1']);
+  const s = scrubSecrets('a pw1 b\n-----BEGIN PRIVATE KEY-----\nMC4CAQ\n-----END PRIVATE KEY-----\n', found);
   assert.ok(!s.includes('pw1') && !s.includes('MC4CAQ'));
 });
 
