@@ -4,6 +4,7 @@
 // without a valid reply (§5.7 / Annex A "offline" guidance as libosdp applies it).
 import { z } from 'zod';
 import { idString } from '../../config/schema.js';
+import { linkPolicySchema } from '../transport/lifecycle.js';
 import { secret } from '../../config/secrets.js';
 
 const hexKey = z
@@ -81,6 +82,8 @@ export const osdpConfigSchema = z
     keyStore: secret(z.string(), 'file').optional(),
     /** Extra Wiegand formats for RAW card data (tried before the built-ins). */
     formats: z.array(customFormatSchema).default([]),
+    /** Reopen a lost line: the reconnecting link's policy (drivers/transport/lifecycle.ts). */
+    reconnect: linkPolicySchema(1000, 30_000),
     readers: z.array(readerSchema).min(1),
   })
   .superRefine((c, ctx) => {

@@ -5,7 +5,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZodError } from 'zod';
 import type { JsonObject } from '../../agent/events/types.js';
-import { INPROC_PREFIX, openPortForDriver } from '../transport/serial.js';
+import { SessionLink } from '../transport/link.js';
+import { portSession } from '../transport/port-link.js';
+import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
 import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
 import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
@@ -32,7 +34,8 @@ export class OsdpDriver implements Driver {
   private scheduler?: BusScheduler;
   private readers: Reader[] = [];
   private stopped = false;
-  private reopenTimer?: NodeJS.Timeout;
+  /** Reopens a lost line (drivers/transport/link.ts); readers announce online/offline themselves. */
+  private link?: SessionLink;
   private readonly startedAt: number;
   /** Line speed in use: the configured one unless a COMSET (now or persisted) changed it. */
   private baud: number;
@@ -58,10 +61,30 @@ export class OsdpDriver implements Driver {
     this.overrides = resolveOverrides(this.overrideDeps());
     const single = this.overrides.get(this.cfg.readers[0].id);
     this.baud = this.cfg.readers.length === 1 && single?.baudApplied ? single.baud : this.cfg.baud;
-    const port = await openPortForDriver({ path: this.cfg.port, baudRate: this.baud });
+    let port: BytePort;
+    try {
+      port = openBytePort({ path: this.cfg.port, baudRate: this.baud });
+    } catch (err) {
+      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
+    }
     this.port = port;
     const bus = new OsdpBus(port);
     this.bus = bus;
+    this.link = new SessionLink({
+      name: this.cfg.port,
+      log: this.ctx.log,
+      clock: this.ctx.clock,
+      policy: this.cfg.reconnect,
+      session: portSession(port),
+      onDown: (err, wasUp) => {
+        if (!this.stopped && wasUp) this.ctx.reportError(new Error(`${err.message}; reopening`));
+      },
+    });
+    try {
+      await this.link.start({ firstMustConnect: true });
+    } catch (err) {
+      throw new DriverRetryableError(`${this.cfg.port}: cannot open (${(err as Error).message})`);
+    }
     const formats = this.cfg.formats.map((f, i) => defineWiegandFormat(f, `formats[${i}]`));
     const keyStore = new KeyStore(this.cfg.keyStore ?? join(this.ctx.stateDir, 'osdp-keys.json'));
     const emit = (o: Parameters<DriverContext['emit']>[0]): void => {
@@ -76,11 +99,6 @@ export class OsdpDriver implements Driver {
       if (o) session.address = o.address;
       return { session, events };
     });
-    port.onClose((err) => {
-      if (this.stopped || !err) return;
-      this.ctx.reportError(new Error(`${this.cfg.port}: line lost (${err.message}); reopening`));
-      this.scheduleReopen(1000);
-    });
     this.scheduler = new BusScheduler({
       bus,
       readers: this.readers.map((r) => r.session),
@@ -93,18 +111,9 @@ export class OsdpDriver implements Driver {
     this.ctx.log.info({ port: this.cfg.port, readers: this.readers.length }, 'osdp bus started');
   }
 
-  private scheduleReopen(delay: number): void {
-    if (this.stopped || this.reopenTimer) return;
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      if (this.stopped || !this.port || this.port.isOpen) return;
-      this.port.open().catch(() => this.scheduleReopen(Math.min(delay * 2, 30_000)));
-    }, delay);
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.reopenTimer);
+    await this.link?.stop();
     await this.scheduler?.stop();
     await this.port?.close().catch(() => undefined);
   }
