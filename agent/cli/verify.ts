@@ -1,4 +1,4 @@
-// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H]] [--strict] [--json] [FILE|-]`.
+// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H]] [--strict] [--from-start] [--json] [FILE|-]`.
 // Reads JSONL line by line (readline), so files of any size stream
 // through the library verifier in agent/verify. Exit codes are part of the interface:
 // 0 clean, 1 defects (or strict findings), 2 usage errors (bad key, bad --head,
@@ -15,6 +15,7 @@ export interface VerifyCliOptions {
   pubkey?: string[];
   head?: string;
   strict?: boolean;
+  fromStart?: boolean;
   json?: boolean;
 }
 
@@ -65,7 +66,7 @@ export async function runVerify(file: string | undefined, o: VerifyCliOptions, i
     } catch (e) {
       throw new UsageError(`--pubkey: ${(e as Error).message}`);
     }
-    verifier = createVerifier({ pubkeys: keys, strict: o.strict ?? false, ...(o.head ? { expectHead: parseHead(o.head) } : {}) });
+    verifier = createVerifier({ pubkeys: keys, strict: o.strict ?? false, fromStart: o.fromStart ?? false, ...(o.head ? { expectHead: parseHead(o.head) } : {}) });
     if (file === undefined || file === '-') input = io.stdin;
     else {
       // Opened up front so an unreadable file is a usage error, not a stream error mid-read.
@@ -107,6 +108,7 @@ export function registerVerify(program: Command): void {
     .option('--pubkey <key>', 'gateway public key: base64url raw (birth message state.pubkey), PEM, or a file; repeatable', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--head <epoch:seq[:hash]>', 'head attested out of band (e.g. the health topic); a shorter chain is truncated')
     .option('--strict', 'fail on re-deliveries, out-of-order arrival and late join too')
+    .option('--from-start', 'the input is complete (spool export, subscriber present from the start): every epoch must begin at seq 1 and every seq not received must be declared dropped')
     .option('--json', 'print the report as JSON')
     .exitOverride((err) => {
       process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);

@@ -12,6 +12,8 @@ export interface Entry {
   sig: string;
   line: number;
   checkpoint: boolean;
+  /** A `system.chain.epoch` (the event every epoch begins with, at seq 1). */
+  announcesEpoch: boolean;
 }
 
 /** A head that something trusted attests for an epoch. */
@@ -63,7 +65,12 @@ function hashesAt(g: Group, seq: number): string[] {
   return [e.hash, ...(g.alts.get(seq) ?? []).map((a) => a.hash)];
 }
 
-export function analyzeGroup(g: Group, strict: boolean): ChainReport {
+/**
+ * `fromStart`: the input claims to be complete (VerifyOptions.fromStart), so what lies
+ * before the first received seq is missing, not a late join, and seq 1 must be the
+ * epoch's announcement.
+ */
+export function analyzeGroup(g: Group, strict: boolean, fromStart = false): ChainReport {
   const f = g.findings;
   const seqs = [...g.events.keys()].sort((a, b) => a - b);
   const rejected = [...g.rejected].filter((s) => !g.events.has(s));
@@ -73,7 +80,9 @@ export function analyzeGroup(g: Group, strict: boolean): ChainReport {
   const firstAny = rejected.reduce((m, s) => Math.min(m, s), seqs[0] ?? Infinity);
   const lastAny = rejected.reduce((m, s) => Math.max(m, s), seqs[seqs.length - 1] ?? 0);
 
-  if (seqs.length > 0 && firstAny > 1) {
+  if (fromStart) {
+    checkStart(g, f, firstAny, declared);
+  } else if (seqs.length > 0 && firstAny > 1) {
     const { rest } = splitRange({ from: 1, to: firstAny - 1 }, declared);
     if (rest.length > 0) {
       f.push({ kind: 'joined-late', level: 'info', seq: firstAny, detail: `joined at seq ${firstAny}: its prev cannot be checked` });
@@ -152,6 +161,26 @@ export function analyzeGroup(g: Group, strict: boolean): ChainReport {
     ok: findingsOk(f, strict),
     findings: f,
   };
+}
+
+/** From the start: seq 1 is the epoch announcement, and nothing before the first seq is unaccounted for. */
+function checkStart(g: Group, f: Finding[], firstAny: number, declared: Range[]): void {
+  const first = g.events.get(1);
+  if (first && !first.announcesEpoch) {
+    f.push({ kind: 'bad-envelope', level: 'defect', seq: 1, line: first.line, ids: [first.id], detail: 'seq 1 is not a system.chain.epoch: every epoch begins with its announcement' });
+  }
+  if (!first && !g.rejected.has(1)) {
+    const dropped = splitRange({ from: 1, to: 1 }, declared).covered.length > 0;
+    f.push({
+      kind: 'missing', level: 'defect', seq: 1, count: 1,
+      detail: `seq 1 (the epoch's system.chain.epoch announcement) missing${dropped ? ', though declared dropped: it must never leave the spool' : ''}: the input does not start at the start`,
+    });
+  }
+  if (firstAny > 2 && firstAny !== Infinity) {
+    for (const r of splitRange({ from: 2, to: firstAny - 1 }, declared).rest) {
+      f.push({ kind: 'missing', level: 'defect', seq: r.from, to: r.to, count: rangeLen(r), detail: `${fmtRange(r)} missing before the first received seq ${firstAny}, and not declared dropped` });
+    }
+  }
 }
 
 export function findingsOk(fs: readonly Finding[], strict: boolean): boolean {

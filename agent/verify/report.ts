@@ -46,7 +46,7 @@ export function renderReport(r: VerifyReport): string {
   out.push(
     `${verdict}: ${r.lines} line${r.lines === 1 ? '' : 's'}, ${r.events} verified event${r.events === 1 ? '' : 's'} in ` +
       `${r.chains.length} chain${r.chains.length === 1 ? '' : 's'}, ${r.defects} defect${r.defects === 1 ? '' : 's'}, ` +
-      `${r.infos} info${r.strict ? ' (strict)' : ''}`,
+      `${r.infos} info${r.strict ? ' (strict)' : ''}${r.fromStart ? ' (from start)' : ''}`,
   );
   return out.join('\n') + '\n';
 }

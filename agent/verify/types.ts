@@ -87,6 +87,8 @@ export interface VerifyReport {
   /** True when no defect was found (and, under strict, no strict info finding). */
   ok: boolean;
   strict: boolean;
+  /** The input was checked as complete from seq 1 (VerifyOptions.fromStart). */
+  fromStart: boolean;
   /** Input items consumed (blank lines included, so line numbers match). */
   lines: number;
   /** Distinct validly signed events over all chains. */
@@ -112,4 +114,12 @@ export interface VerifyOptions {
   strict?: boolean;
   /** A head attested out of band, e.g. by the health topic (`--head EPOCH:SEQ[:HASH]`). */
   expectHead?: ExpectedHead;
+  /**
+   * The input is complete (an export of a spool that never delivered or pruned anything,
+   * or a subscriber present from the start): every epoch must begin with its
+   * `system.chain.epoch` at seq 1, every previous epoch an announcement names must be in
+   * the input, and every seq from 1 up that is neither received nor declared dropped is a
+   * `missing` defect (never a late join). `verify --from-start`.
+   */
+  fromStart?: boolean;
 }

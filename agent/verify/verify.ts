@@ -13,6 +13,7 @@ import { hashJcs, jcs } from '../chain/jcs.js';
 import { kidOf, parsePublicKey, rawPublicKey } from '../chain/keys.js';
 import { readDropped, readEnvelope, readHeadRef } from './envelope.js';
 import { analyzeGroup, findingsOk, newGroup, short, type Entry, type Group } from './analyze.js';
+import { fmtRange, mergeRanges, rangeLen, splitRange } from './ranges.js';
 import type { ChainReport, ExpectedHead, Finding, VerifyOptions, VerifyReport } from './types.js';
 
 export interface Verifier {
@@ -55,6 +56,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
   const keys = keyring(opts.pubkeys);
   if (keys.size === 0) throw new Error('at least one public key is required');
   const strict = opts.strict ?? false;
+  const fromStart = opts.fromStart ?? false;
   const groups = new Map<string, Group>();
   const top: Finding[] = [];
   const pending: PendingAttestation[] = [];
@@ -124,7 +126,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       return;
     }
     g.kids.add(body.kid);
-    const entry: Entry = { id: body.id, hash, prev: body.prev, sig, line, checkpoint: body.type === 'system.chain.checkpoint' };
+    const entry: Entry = { id: body.id, hash, prev: body.prev, sig, line, checkpoint: body.type === 'system.chain.checkpoint', announcesEpoch: body.type === 'system.chain.epoch' };
     if (existing) {
       const alts = g.alts.get(seq) ?? [];
       alts.push(entry);
@@ -183,7 +185,13 @@ export function createVerifier(opts: VerifyOptions): Verifier {
     for (const p of pending) {
       const g = groups.get(p.site + SEP + p.gw + SEP + p.epoch);
       if (g) g.attested.push({ seq: p.seq, hash: p.hash, source: p.source, closes: true });
-      else {
+      else if (fromStart) {
+        // Complete input: the epoch this one continues must be here, or every seq of it declared.
+        const slot = declared.get(p.site + SEP + p.gw + SEP + p.epoch);
+        for (const r of p.seq > 0 ? splitRange({ from: 1, to: p.seq }, mergeRanges(slot?.ranges ?? [])).rest : []) {
+          p.from.findings.push({ kind: 'missing', level: 'defect', seq: r.from, to: r.to, count: rangeLen(r), epoch: p.epoch, detail: `previous epoch ${p.epoch} ${fmtRange(r)} missing: ${p.source} names its head seq ${p.seq}, and the input is said to start at the start` });
+        }
+      } else {
         p.from.findings.push({ kind: 'joined-late', level: 'info', seq: 1, epoch: p.epoch, detail: `previous epoch ${p.epoch} (head seq ${p.seq}) is not in the input` });
       }
     }
@@ -200,11 +208,12 @@ export function createVerifier(opts: VerifyOptions): Verifier {
     if (opts.expectHead) attestExpected(opts.expectHead);
     const chains: ChainReport[] = [...groups.values()]
       .sort((a, b) => cmp(a.site, b.site) || cmp(a.gw, b.gw) || a.order - b.order)
-      .map((g) => analyzeGroup(g, strict));
+      .map((g) => analyzeGroup(g, strict, fromStart));
     const all = [...top, ...chains.flatMap((c) => c.findings)];
     return {
       ok: chains.every((c) => c.ok) && findingsOk(top, strict),
       strict,
+      fromStart,
       lines: line,
       events: chains.reduce((n, c) => n + c.count, 0),
       defects: all.filter((x) => x.level === 'defect').length,
