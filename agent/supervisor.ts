@@ -27,6 +27,8 @@ export interface InstanceStatus {
   attempts: number;
   errors: number;
   droppedAfterStop: number;
+  /** Observations the pipeline refused, by event type (the driver was told: ctx.emit returned false). */
+  rejected: Record<string, number>;
   lastError: string | null;
 }
 
@@ -82,7 +84,7 @@ export class Supervisor {
       driver: null,
       abort: new AbortController(),
       stopped: false,
-      status: { id: cfg.id, kind: cfg.kind, state: 'starting', attempts: 0, errors: 0, droppedAfterStop: 0, lastError: null },
+      status: { id: cfg.id, kind: cfg.kind, state: 'starting', attempts: 0, errors: 0, droppedAfterStop: 0, rejected: {}, lastError: null },
     };
     this.instances.set(cfg.id, inst);
     await this.attempt(inst);
@@ -101,14 +103,18 @@ export class Supervisor {
         emit: (obs) => {
           if (inst.stopped || status.state === 'stopped') {
             status.droppedAfterStop += 1; // a contract breach by the driver: counted, visible in status
-            return;
+            return false;
           }
           try {
             this.o.emit(cfg.kind, obs);
+            return true;
           } catch (e) {
             status.errors += 1;
+            const k = typeof obs.type === 'string' && obs.type !== '__proto__' ? obs.type.slice(0, 64) : '(invalid type)';
+            status.rejected[k] = (status.rejected[k] ?? 0) + 1;
             status.lastError = (e as Error).message;
             this.quiet.log(log, 'error', errorKey(`rejected ${cfg.id} ${obs.type}`, e), { err: e, type: obs.type }, 'observation rejected by the pipeline');
+            return false;
           }
         },
         reportError: (err, device) => {

@@ -58,7 +58,10 @@ export function registersFromBytes(bytes: Buffer, order: WordOrder): number[] {
   return regs;
 }
 
-export type DecodeResult = { ok: true; value: PointValue } | { ok: false; reason: string };
+/** Why a float register holds no number: reported as an explicit invalid reading. */
+export type InvalidKind = 'nan' | '+inf' | '-inf';
+
+export type DecodeResult = { ok: true; value: PointValue } | { ok: false; reason: string; invalid?: InvalidKind };
 
 /**
  * Decode the raw value of a register point. 16-bit types honour only the byte swap of the
@@ -99,8 +102,11 @@ export function decodeRegisters(regs: ArrayLike<number>, type: DataType, order: 
   }
 }
 
+/** Every finite double is a valid reading (1e20, FLT_MAX included); NaN and ±Infinity are named. */
 function finite(v: number): DecodeResult {
-  return Number.isFinite(v) ? { ok: true, value: v } : { ok: false, reason: `not a finite number (${v})` };
+  if (Number.isFinite(v)) return { ok: true, value: v };
+  const invalid: InvalidKind = Number.isNaN(v) ? 'nan' : v > 0 ? '+inf' : '-inf';
+  return { ok: false, reason: `not a finite number (${v})`, invalid };
 }
 
 function bigToValue(v: bigint): number | string {

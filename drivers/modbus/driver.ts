@@ -34,9 +34,11 @@ export class ModbusDriver implements Driver {
   ) {
     const env = {
       bus: cfg.id,
-      emit: (o: Observation) => {
-        // stop() promises silence: a read completing during stop() reports nothing.
-        if (this.emitting) this.ctx.emit(o);
+      emit: (o: Observation): boolean => {
+        // stop() promises silence: a read completing during stop() reports nothing (and so
+        // advances no alarm). ctx.emit returns false when the pipeline refused it.
+        if (!this.emitting) return false;
+        return this.ctx.emit(o) !== false;
       },
       now: () => ctx.clock.now(),
       mono: () => ctx.clock.mono(),

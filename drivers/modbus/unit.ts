@@ -5,7 +5,7 @@
 import type { JsonObject, Observation, Severity } from '../../agent/events/types.js';
 import type { DeviceHealth } from '../types.js';
 import { StateAlarm, ThresholdAlarm, Reporter, type AlarmTransition } from './alarms.js';
-import { applyScaling, decodeRegisters, registerWidth, type PointValue } from './codec.js';
+import { applyScaling, decodeRegisters, registerWidth, type InvalidKind, type PointValue } from './codec.js';
 import type { ModbusPointConfig, ModbusUnitConfig } from './config.js';
 import { EXCEPTION_NAMES } from './link.js';
 import { describeRequest, planReads, type ReadRequest } from './planner.js';
@@ -22,14 +22,15 @@ export interface PollJob {
 
 export interface UnitEnv {
   bus: string;
-  emit(o: Observation): void;
+  /** False when the pipeline refused the observation: state derived from it must not advance. */
+  emit(o: Observation): boolean;
   now(): number;
   mono(): number;
   /** ctx.reportError: a point that stops decoding is reported once until it decodes again. */
   reportError(e: Error, device: string): void;
 }
 
-type Counters = Record<'requests' | 'responses' | 'timeouts' | 'retries' | 'crcErrors' | 'frameErrors' | 'exceptions' | 'invalidValues' | 'budgetOverruns', number>;
+type Counters = Record<'requests' | 'responses' | 'timeouts' | 'retries' | 'crcErrors' | 'frameErrors' | 'exceptions' | 'invalidValues' | 'budgetOverruns' | 'emitRefused', number>;
 
 interface PointRuntime {
   cfg: ModbusPointConfig;
@@ -37,13 +38,15 @@ interface PointRuntime {
   alarm: ThresholdAlarm | StateAlarm | null;
   lastValue: PointValue | null;
   invalid: boolean;
+  /** The invalid reading last reported ('nan', '+inf', '-inf'), so it is reported once per episode. */
+  invalidReported: InvalidKind | null;
 }
 
 export class UnitRuntime {
   state: 'unknown' | 'online' | 'offline' = 'unknown';
   lastSeen: number | null = null;
   lastError: string | undefined;
-  readonly counters: Counters = { requests: 0, responses: 0, timeouts: 0, retries: 0, crcErrors: 0, frameErrors: 0, exceptions: 0, invalidValues: 0, budgetOverruns: 0 };
+  readonly counters: Counters = { requests: 0, responses: 0, timeouts: 0, retries: 0, crcErrors: 0, frameErrors: 0, exceptions: 0, invalidValues: 0, budgetOverruns: 0, emitRefused: 0 };
   readonly exceptionsByCode = new Map<number, number>();
   /** Exception conditions currently standing, keyed by request range and code: one event each. */
   readonly activeExceptions = new Map<string, { code: number; request: string; points: string[]; count: number }>();
@@ -64,6 +67,7 @@ export class UnitRuntime {
       alarm: p.alarm ? ('when' in p.alarm ? new StateAlarm(p.alarm) : new ThresholdAlarm(p.alarm)) : null,
       lastValue: null,
       invalid: false,
+      invalidReported: null,
     }));
     const byInterval = new Map<number, number[]>();
     cfg.points.forEach((p, i) => {
@@ -169,30 +173,48 @@ export class UnitRuntime {
             this.env.reportError(new Error(this.lastError), this.cfg.id);
           }
           pt.invalid = true;
+          if (r.invalid) this.invalidReading(pt, r.invalid, mono);
           continue;
         }
         raw = r.value;
       }
       pt.invalid = false;
+      pt.invalidReported = null;
       const value = applyScaling(raw, p.type, p);
       pt.lastValue = value;
+      const before = pt.reporter.lastReported;
       const why = pt.reporter.check(value, mono);
       if (why) {
         const d: JsonObject = { point: p.name, value, reason: why };
         if (p.unit) d.unit = p.unit;
-        this.emit('sensor.reading', 'info', d);
+        if (!this.emit('sensor.reading', 'info', d)) pt.reporter.unmark(before); // refused: report again next poll
       }
       if (pt.alarm) {
-        const transitions =
-          pt.alarm instanceof StateAlarm ? pt.alarm.update(value === true, mono) : typeof value === 'number' ? pt.alarm.update(value, mono) : [];
-        for (const t of transitions) this.alarmEvent(pt, value, t);
+        const emit = (t: AlarmTransition): boolean => this.alarmEvent(pt, value, t);
+        if (pt.alarm instanceof StateAlarm) pt.alarm.update(value === true, mono, emit);
+        else if (typeof value === 'number') pt.alarm.update(value, mono, emit);
       }
     }
   }
 
-  private alarmEvent(pt: PointRuntime, value: PointValue, t: AlarmTransition): void {
+  /**
+   * NaN or ±Infinity from a float point: no number to report or to feed the alarm (its state
+   * holds), but never silence — one `sensor.reading` with `value: null` and `invalid` per
+   * episode (again when the kind changes); the next valid value is reported as a change.
+   */
+  private invalidReading(pt: PointRuntime, kind: InvalidKind, mono: number): void {
+    if (pt.invalidReported === kind) return;
+    const d: JsonObject = { point: pt.cfg.name, value: null, invalid: kind, reason: 'invalid' };
+    if (pt.cfg.unit) d.unit = pt.cfg.unit;
+    if (!this.emit('sensor.reading', 'warning', d)) return;
+    pt.invalidReported = kind;
+    pt.reporter.invalidate(mono);
+  }
+
+  /** Emits one alarm transition; false when the pipeline refused it (the alarm does not advance). */
+  private alarmEvent(pt: PointRuntime, value: PointValue, t: AlarmTransition): boolean {
     const a = pt.cfg.alarm;
-    if (!a) return;
+    if (!a) return false;
     const kind = 'when' in a ? a.kind : 'threshold';
     const d: JsonObject = { point: pt.cfg.name, value, durationMs: t.durationMs };
     if ('when' in a) d.alarmValue = a.when;
@@ -203,7 +225,7 @@ export class UnitRuntime {
       if (t.action === 'alarm') d.delayMs = a.delayMs;
     }
     if (pt.cfg.unit) d.unit = pt.cfg.unit;
-    this.emit(`sensor.${kind}.${t.action}`, t.action === 'alarm' ? (a.severity as Severity) : 'info', d);
+    return this.emit(`sensor.${kind}.${t.action}`, t.action === 'alarm' ? (a.severity as Severity) : 'info', d);
   }
 
   health(portOpen: boolean): DeviceHealth {
@@ -220,7 +242,9 @@ export class UnitRuntime {
     return h;
   }
 
-  private emit(type: string, severity: Severity, data: JsonObject): void {
-    this.env.emit({ type, severity, device: this.cfg.id, data, src: { bus: this.env.bus, unitId: this.cfg.unitId } });
+  private emit(type: string, severity: Severity, data: JsonObject): boolean {
+    const ok = this.env.emit({ type, severity, device: this.cfg.id, data, src: { bus: this.env.bus, unitId: this.cfg.unitId } });
+    if (!ok) this.counters.emitRefused += 1;
+    return ok;
   }
 }

@@ -76,7 +76,7 @@ function decodeCost(): number {
     units: [{ id: 'u', unitId: 1, points: Array.from({ length: REGS }, (_, i) => ({ name: `p${i}`, table: 'holding', address: i, type: 'int16', scale: 0.1, alarm: { high: 50 } })) }],
   });
   let k = 0;
-  const u = new UnitRuntime(cfg.units[0], { bus: 'b', emit: () => undefined, now: () => k, mono: () => k, reportError: () => undefined });
+  const u = new UnitRuntime(cfg.units[0], { bus: 'b', emit: () => true, now: () => k, mono: () => k, reportError: () => undefined });
   const req = u.jobs[0].requests[0];
   const N = 200_000;
   const t0 = performance.now();
