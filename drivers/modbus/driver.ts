@@ -1,8 +1,9 @@
 // The Modbus driver instance: one bus (RTU line or TCP endpoint) with its units. Wires the
 // link, the units and the scheduler, and answers the seam's health/diagnose/command calls.
 // start() opens the port once and throws DriverRetryableError when it cannot (the
-// supervisor retries); after that the scheduler re-opens a lost port by itself, with
-// offline/online events, because a serial adapter unplugged for a minute is routine.
+// supervisor retries); after that the reconnecting link (drivers/transport/link.ts, owned
+// by the scheduler) re-opens a lost port, with unit offline/online events, because a
+// serial adapter unplugged for a minute is routine.
 import { constants as fsc } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { JsonObject, Observation } from '../../agent/events/types.js';
@@ -64,7 +65,7 @@ export class ModbusDriver implements Driver {
   async start(): Promise<void> {
     if (this.started) return;
     try {
-      await this.link.open();
+      await this.scheduler.open();
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       throw new DriverRetryableError(`modbus bus ${this.cfg.id}: cannot open ${this.link.describe()}: ${msg}`);

@@ -7,9 +7,12 @@
 //  - retries are spent only on units that are online; an unknown/offline unit gets one
 //    attempt, and after the first failed read of a cycle its other reads are skipped;
 //  - an offline unit is probed with a single read at a doubling backoff;
+//  - a lost line is reopened by the reconnecting link (drivers/transport/link.ts); a
+//    session is proven by the first answer from any unit;
 //  - a unit that used up its time budget in a cycle continues where it stopped next cycle.
 // Writes (commands) go through the same loop, ahead of due polls.
 import type { Logger } from 'pino';
+import { SessionLink, type SessionHandle } from '../transport/link.js';
 import type { ModbusConfig } from './config.js';
 import { ModbusRequestError, type ModbusLink, type WriteFc } from './link.js';
 import { splitRequest, type ReadRequest } from './planner.js';
@@ -40,14 +43,60 @@ export class BusScheduler {
   private readonly commands: QueuedCommand[] = [];
   private loop: Promise<void> | null = null;
   private lostReason: string | null = null;
-  reconnects = 0;
-  lastOpenError: string | null = null;
+  /** The line's session under the reconnecting link: up, and how to end / prove it. */
+  private lineUp = false;
+  private endSession: ((reason: string | null) => void) | null = null;
+  private proveSession: (() => void) | null = null;
+  private readonly runner: SessionLink;
 
   constructor(private readonly o: SchedulerOptions) {
     o.link.onLost((reason) => {
       this.lostReason = reason;
       this.wake();
     });
+    this.runner = new SessionLink({
+      name: o.link.describe(),
+      log: o.log,
+      clock: { now: () => Date.now(), mono: o.mono },
+      policy: o.cfg.reconnect,
+      session: (h) => this.session(h),
+    });
+  }
+
+  get reconnects(): number {
+    return this.runner.reconnects;
+  }
+  /** Why the line is not open (last failed open or loss), null while up. */
+  get lastOpenError(): string | null {
+    return this.lineUp ? null : this.runner.lastError;
+  }
+
+  /** Open the line (first attempt only; rejects with the OS error so the supervisor retries). */
+  open(): Promise<void> {
+    return this.runner.start({ firstMustConnect: true });
+  }
+
+  private async session(h: SessionHandle): Promise<void> {
+    if (!this.o.link.isOpen) await this.o.link.open();
+    this.lostReason = null;
+    const ended = new Promise<string | null>((resolve) => {
+      this.endSession = resolve;
+      h.signal.addEventListener('abort', () => resolve(null), { once: true });
+    });
+    this.proveSession = () => {
+      this.proveSession = null;
+      h.proved();
+    };
+    if (this.loop) this.o.log.info({ link: this.o.link.describe() }, 'modbus bus re-opened');
+    const now = this.o.mono();
+    for (const u of this.o.units) for (const j of u.jobs) j.due = now;
+    this.lineUp = true;
+    h.up();
+    this.wake();
+    const reason = await ended;
+    this.endSession = null;
+    this.proveSession = null;
+    if (reason !== null) throw new Error(reason);
   }
 
   start(): void {
@@ -60,6 +109,7 @@ export class BusScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();
+    await this.runner.stop();
     await this.loop;
     for (const c of this.commands.splice(0)) void c.run().catch(() => undefined);
   }
@@ -109,7 +159,7 @@ export class BusScheduler {
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (this.lostReason !== null || !this.o.link.isOpen) {
-        await this.reconnect();
+        await this.lineDown();
         continue;
       }
       const cmd = this.commands.shift();
@@ -138,30 +188,18 @@ export class BusScheduler {
     }
   }
 
-  /** Lost line: units offline, then re-open with doubling backoff until it works or we stop. */
-  private async reconnect(): Promise<void> {
-    const reason = this.lostReason ?? 'port not open';
-    this.lostReason = null;
-    this.o.reportError(new Error(`modbus bus lost (${this.o.link.describe()}): ${reason}`));
-    for (const u of this.o.units) u.lineLost(reason);
-    let delay = this.o.cfg.reconnect.minMs;
-    await this.o.link.close();
-    while (!this.stopped) {
-      await this.sleep(delay);
-      if (this.stopped) return;
-      try {
-        await this.o.link.open();
-        this.reconnects += 1;
-        this.lastOpenError = null;
-        this.o.log.info({ link: this.o.link.describe() }, 'modbus bus re-opened');
-        const now = this.o.mono();
-        for (const u of this.o.units) for (const j of u.jobs) j.due = now;
-        return;
-      } catch (e) {
-        this.lastOpenError = e instanceof Error ? e.message : String(e);
-        delay = Math.min(delay * 2, this.o.cfg.reconnect.maxMs);
-      }
+  /** Lost line: units offline once, the session ends (the link reopens it), then wait for it. */
+  private async lineDown(): Promise<void> {
+    if (this.lineUp) {
+      const reason = this.lostReason ?? 'port not open';
+      this.lineUp = false;
+      this.o.reportError(new Error(`modbus bus lost (${this.o.link.describe()}): ${reason}`));
+      for (const u of this.o.units) u.lineLost(reason);
+      await this.o.link.close();
+      this.lostReason = null;
+      this.endSession?.(`modbus bus lost (${this.o.link.describe()}): ${reason}`);
     }
+    if (!this.stopped && !this.lineUp) await this.sleep(60_000);
   }
 
   private async runJob(job: PollJob): Promise<void> {
@@ -223,6 +261,7 @@ export class BusScheduler {
       try {
         const data = await this.o.link.read(u.cfg.unitId, req.fc, req.address, req.count);
         u.counters.responses += 1;
+        this.proveSession?.();
         return { ok: true, data };
       } catch (e) {
         last = e instanceof ModbusRequestError ? e : new ModbusRequestError('io', e instanceof Error ? e.message : String(e));
@@ -232,6 +271,7 @@ export class BusScheduler {
         else if (last.kind === 'exception') {
           u.counters.responses += 1;
           u.counters.exceptions += 1;
+          this.proveSession?.();
           // Busy (6) is worth another attempt; every other exception is the device's final word.
           if (last.code !== 6) return { ok: false, err: last };
         } else return { ok: false, err: last };
