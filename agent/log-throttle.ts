@@ -97,6 +97,7 @@ export class LogThrottle {
 
   /** resolved() for every key that starts with `prefix` (a family of error keys). */
   resolvedPrefix(prefix: string): void {
+    if (this.episodes.size === 0) return; // the common case, on hot paths (every ack flush)
     for (const key of [...this.episodes.keys()]) if (key.startsWith(prefix)) this.resolved(key);
   }
 

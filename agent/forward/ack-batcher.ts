@@ -4,10 +4,13 @@
 // flushes before every rewind so acknowledged rows are not resent.
 import type { Logger } from 'pino';
 import type { Spool } from '../spool/types.js';
+import { errorKey, LogThrottle } from '../log-throttle.js';
 
 export class AckBatcher {
   private pending: number[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** A failing disk fails every flush: once, then counted (docs/architecture.md). */
+  private readonly quiet = new LogThrottle();
 
   constructor(
     private readonly spool: Spool,
@@ -33,7 +36,9 @@ export class AckBatcher {
     } catch (err) {
       // Kept for the next flush; if never flushed, the rows are resent (a duplicate, not a loss).
       this.pending = rows.concat(this.pending);
-      this.log.error({ err: (err as Error).message, rows: rows.length }, 'spool markSent failed');
+      this.quiet.log(this.log, 'error', errorKey('markSent', err), { err: (err as Error).message, rows: rows.length }, 'spool markSent failed');
+      return;
     }
+    this.quiet.resolvedPrefix('markSent');
   }
 }

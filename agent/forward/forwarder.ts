@@ -343,7 +343,7 @@ export class Forwarder {
       }
     } catch (err) {
       this.lastError = `spool read: ${(err as Error).message}`;
-      this.o.log.error({ err: (err as Error).message }, 'reading the spool failed; retrying on the next notify');
+      this.quiet.log(this.o.log, 'error', errorKey('spool.read', err), { err: (err as Error).message }, 'reading the spool failed; retrying on the next notify');
     } finally {
       this.pumping = false;
       stream?.uncork?.();
