@@ -7,8 +7,14 @@ import type { JsonObject, Observation } from '../agent/events/types.js';
 
 /** The narrow context a driver instance gets. Nothing else of the agent is reachable. */
 export interface DriverContext {
-  /** Hand an observation to the pipeline. Never blocks; never throws for I/O reasons. */
-  emit(observation: Observation): void;
+  /**
+   * Hand an observation to the pipeline. Never blocks; never throws. Returns false when the
+   * pipeline refused it (contract breach, or no room while the spool cannot write): it is
+   * not in the chain, the refusal is counted per instance and type (status, diag, health,
+   * metrics), and a driver that keeps state derived from what it reported (an alarm raised
+   * or cleared) must not advance that state. Drivers that keep no such state may ignore it.
+   */
+  emit(observation: Observation): boolean | void;
   /** Report a non-fatal error (counted, logged, visible in health). */
   reportError(err: Error, device?: string): void;
   /** pino child bound to {driver, instance}. */
