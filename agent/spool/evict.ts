@@ -34,6 +34,8 @@ export const EVICTABLE_SQL = "type NOT LIKE 'system.chain.%' AND type NOT IN ('s
 /** SQL twin of isCompactable(type); textually the WHERE of the events_decl index (schema.ts). */
 export const COMPACTABLE_SQL = "type IN ('system.chain.checkpoint', 'system.spool.overflow')";
 
+/** A batch of declarations only may take the spool this far above its quota (a share of it) before it evicts. */
+export const DECLARATION_HEADROOM = 1 / 16;
 /** Declarations may hold at most this share of the quota before compaction starts… */
 export const DECLARATION_SHARE = 1 / 4;
 /** …and compaction brings them down to this share, so it runs in chunks, not per append. */

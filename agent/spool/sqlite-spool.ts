@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
 import {
-  COMPACTABLE_SQL, DECLARATION_SHARE, DECLARATION_TARGET, EVICTABLE_SQL, dropRanges, evictForQuota, isCompactable, isDeclaration,
+  COMPACTABLE_SQL, DECLARATION_HEADROOM, DECLARATION_SHARE, DECLARATION_TARGET, EVICTABLE_SQL, dropRanges, evictForQuota, isCompactable, isDeclaration,
   mergeRanges, readRanges, subtractRanges, type DroppedRow, type EvictStatements,
 } from './evict.js';
 import { openSpoolDatabase } from './open.js';
@@ -280,8 +280,10 @@ export class SqliteSpool implements Spool {
     let bytes = this.bytes;
     let declBound = this.declBound;
     let batchDecl = 0;
+    let declOnly = true;
     for (let i = 0; i < events.length; i++) {
       const b = events[i].body;
+      if (!isDeclaration(b.type)) declOnly = false;
       if (!isCompactable(b.type)) continue;
       batchDecl += sizes[i];
       if (b.type === 'system.spool.overflow') this.clearPending(readRanges(b.data.dropped));
@@ -289,7 +291,12 @@ export class SqliteSpool implements Spool {
     let evictedSent = 0;
     let dropped: DroppedRow[] = [];
     let redeclared: DroppedRange[] = [];
-    const over = bytes + batchBytes - this.quota;
+    // A batch of declarations only may use the headroom above the quota instead of
+    // evicting: otherwise declaring a drop would itself drop (and owe) another event, and
+    // the announcements at shutdown would never catch up. The next ordinary append evicts
+    // back down to the quota.
+    const limit = declOnly ? this.quota * (1 + DECLARATION_HEADROOM) : this.quota;
+    const over = bytes + batchBytes - limit;
     if (over > 0) {
       // Declarations past their share are compacted first (oldest first, re-declared),
       // so under sustained pressure they cannot crowd out the events themselves.
@@ -310,7 +317,7 @@ export class SqliteSpool implements Spool {
     // the quota (logged). Unused rowids stay unused so storage order stays comparable.
     let skip: Uint8Array | null = null;
     let kept = batchBytes;
-    for (let i = 0; i < events.length && bytes + kept > this.quota; i++) {
+    for (let i = 0; i < events.length && bytes + kept > limit; i++) {
       const b = events[i].body;
       if (isDeclaration(b.type)) continue;
       (skip ??= new Uint8Array(events.length))[i] = 1;
@@ -335,7 +342,7 @@ export class SqliteSpool implements Spool {
     if (dropped.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + dropped.length));
     // The declaration is owed from this commit on: durable with the eviction itself.
     for (const r of ranges) this.s.insertPending.run('quota', r.epoch, r.from, r.to);
-    return { bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl, overQuota: bytes + kept > this.quota };
+    return { bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl, overQuota: bytes + kept > limit };
   }
 
   head(): ChainHead | null {

@@ -234,3 +234,25 @@ test('every declaration type is kept by the SQL of phase 2 as by isDeclaration()
     assert.ok(t.startsWith('system.chain.') ? EVICTABLE_SQL.includes("'system.chain.%'") : EVICTABLE_SQL.includes(`'${t}'`), `${t} missing from EVICTABLE_SQL`);
   }
 });
+
+test('a batch of declarations only uses the headroom above the quota instead of dropping more; the next event evicts back under it', () => {
+  const path = newPath();
+  const chain = testChain({ keys: KEYS });
+  const epoch = chain.newEpoch('fresh', null);
+  const e = epoch.body.epoch;
+  const doors = Array.from({ length: 40 }, (_, i) => door(chain, i));
+  const quota = bytesOf([epoch, ...doors]);
+  const { spool } = openSqliteSpool({ path, quotaBytes: quota, retentionHours: 24 });
+  try {
+    assert.deepEqual(spool.append([epoch, ...doors]).dropped, []);
+    const o = overflow(chain, [{ epoch: e, from: 100, to: 100 }]);
+    assert.deepEqual(spool.append([o]).dropped, [], 'declaring must not drop another event');
+    assert.ok(spool.stats().bytes > quota && spool.stats().bytes <= quota * (1 + 1 / 16));
+    const next = door(chain, 99);
+    const r = spool.append([next]);
+    assert.ok(r.dropped.length > 0);
+    assert.ok(spool.stats().bytes <= quota, 'an ordinary append takes the spool back under its quota');
+  } finally {
+    spool.close();
+  }
+});
