@@ -3,10 +3,11 @@
 // and families whose discovery lives in a driver that may not be in this build (ONVIF
 // cameras, OSDP readers) are imported at run time only if their file exists, so adding
 // one is a matter of shipping drivers/<kind>/discover.ts.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isMap, isSeq, parseDocument, stringify } from 'yaml';
+import { isCollection, isMap, isSeq, parseDocument, stringify, visit } from 'yaml';
 import { parseYaml, validateConfig } from '../../config/loader.js';
+import { rewriteConfigFile } from '../../config/rewrite.js';
 import { DEFAULT_CONFIG } from './run.js';
 
 export interface DiscoverResult {
@@ -142,15 +143,22 @@ export async function mergeSnippet(file: string, kind: string, instances: Array<
     const id = String(inst.id);
     if (present.has(id)) skipped.push(id);
     else {
-      seq.add(doc.createNode(inst));
+      const node = doc.createNode(inst);
+      visit(node, (_key, n) => {
+        if (isCollection(n)) n.flow = false;
+      });
+      seq.add(node);
       added.push(id);
     }
   }
+  // `init` writes `drivers: {}`, a flow mapping: the drivers map, the kind's list and the
+  // added entries are made block style, or the merge would come out as one long
+  // `{ osdp: [ { … } ] }` line. Entries the file already had keep their own style.
+  (map as { flow?: boolean }).flow = false;
+  (seq as { flow?: boolean }).flow = false;
   const text = doc.toString();
   await validateConfig(parseYaml(text, file), file); // never write a config the daemon rejects
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o640 });
-  renameSync(tmp, file);
+  rewriteConfigFile(file, text); // keeps owner, group and mode; atomic and durable
   return { added, skipped };
 }
 

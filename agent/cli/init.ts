@@ -2,7 +2,8 @@
 // config/template.yaml (never over an existing file without --force), creates the signing
 // key (agent/chain/keys.ts; an existing key is kept — rotating is a separate, deliberate
 // act), and prints the public key, its kid and a one-line enrolment string for the platform.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { rewriteConfigFile } from '../../config/rewrite.js';
 import { dirname, join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
@@ -79,9 +80,7 @@ export async function initGateway(configFile: string, o: Partial<InitOptions>, f
   // Validate before writing: init must never leave a config the daemon rejects.
   const loaded = await validateConfig(parseYaml(text, file), file);
   mkdirSync(dirname(file), { recursive: true, mode: 0o750 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o640 });
-  renameSync(tmp, file);
+  rewriteConfigFile(file, text); // over an existing file (--force) keeps its owner, group and mode
   const configured = resolve(dirname(file), loaded.config.stateDir);
   const stateDir = root ? join(root, configured) : configured;
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
