@@ -4,21 +4,13 @@
 // without a valid reply (§5.7 / Annex A "offline" guidance as libosdp applies it).
 import { z } from 'zod';
 import { idString } from '../../config/schema.js';
+import { customFormatSchema } from '../cards/config.js';
 import { linkPolicySchema } from '../transport/lifecycle.js';
 import { secret } from '../../config/secrets.js';
 
 const hexKey = z
   .string()
   .regex(/^[0-9a-fA-F]{32}$/, 'expected 32 hex characters (a 16-byte AES-128 key)');
-
-const wiegandFieldSchema = z.strictObject({ start: z.number().int().min(1), length: z.number().int().min(1).max(53) });
-const parityRange = z.union([z.number().int().min(1), z.tuple([z.number().int().min(1), z.number().int().min(1)])]);
-export const customFormatSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/),
-  bitCount: z.number().int().min(1).max(1024),
-  fields: z.record(z.string(), wiegandFieldSchema),
-  parity: z.array(z.strictObject({ bit: z.number().int().min(1), type: z.enum(['even', 'odd']), over: z.array(parityRange) })).default([]),
-});
 
 export const doorSchema = z.strictObject({
   /** Door contact input number (ISTATR index). */

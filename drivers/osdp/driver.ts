@@ -11,7 +11,7 @@ import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
 import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
 import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
-import { defineWiegandFormat } from '../wiegand/formats.js';
+import { defineWiegandFormat } from '../cards/formats.js';
 import { buildCommand, COMMAND_NAMES, type OsdpCommandName } from './commands.js';
 import { configHint, persistComset, resolveOverrides, type ActiveOverrides, type OverrideDeps } from './comset-overrides.js';
 import type { OsdpConfig } from './config.js';

@@ -9,8 +9,8 @@ import { NakCode } from './proto/codes.js';
 import { decodeCommand, type OsdpCommand } from './proto/commands.js';
 import { encodeReply, type OsdpReply } from './proto/replies.js';
 import { createInProcessPair, registerInProcessEndpoint } from '../transport/serial.js';
-import { encodeWiegand } from '../wiegand/formats.js';
-import { bitsToRawBytes } from '../wiegand/raw-bits.js';
+import { encodeWiegand } from '../cards/formats.js';
+import { bitsToRawBytes } from '../cards/raw-bits.js';
 
 export interface OsdpSimOptions {
   /** In-process endpoint name; the driver's port is `inproc:<name>`. */

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { idString } from '../../config/schema.js';
 import { linkPolicySchema } from '../transport/lifecycle.js';
-import { customFormatSchema } from '../osdp/config.js';
+import { customFormatSchema } from '../cards/config.js';
 import { compilePattern } from './lines.js';
 
 export const wiegandConfigSchema = z

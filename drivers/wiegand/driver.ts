@@ -12,8 +12,8 @@ import { portSession } from '../transport/port-link.js';
 import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
 import { DriverRetryableError, type DeviceHealth, type DiagnosticResult, type Driver, type DriverContext } from '../types.js';
-import { bitsToRawBytes } from './raw-bits.js';
-import { decodeWiegand, defineWiegandFormat, type WiegandFormat } from './formats.js';
+import { bitsToRawBytes } from '../cards/raw-bits.js';
+import { decodeWiegand, defineWiegandFormat, type WiegandFormat } from '../cards/formats.js';
 import { compilePattern, parseLine } from './lines.js';
 import type { WiegandConfig } from './config.js';
 

@@ -2,8 +2,8 @@
 // reported raw), and encode → decode round-trips every built-in format on random values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUILTIN_FORMATS, decodeWiegand, encodeWiegand } from '../../drivers/wiegand/formats.js';
-import { bitsToRawBytes, rawBytesToBits } from '../../drivers/wiegand/raw-bits.js';
+import { BUILTIN_FORMATS, decodeWiegand, encodeWiegand } from '../../drivers/cards/formats.js';
+import { bitsToRawBytes, rawBytesToBits } from '../../drivers/cards/raw-bits.js';
 import { prng } from '../helpers/prng.js';
 
 test('20k random reads: decode never throws, RAW bytes round-trip', { timeout: 60_000 }, () => {

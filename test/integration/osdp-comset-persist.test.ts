@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { osdpConfigSchema } from '../../drivers/osdp/config.js';
 import { OsdpDriver } from '../../drivers/osdp/driver.js';
 import { systemClock } from '../../agent/clock.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { collectingContext, waitUntil, type CollectingContext } from '../helpers/driver-context.js';
 import { captureLog, type CapturedLog } from '../helpers/mqtt-probe.js';
 import { openPtyPair } from '../helpers/pty.js';

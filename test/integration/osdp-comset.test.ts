@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonObject } from '../../agent/events/types.js';
 import type { OsdpDriver } from '../../drivers/osdp/driver.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { startRig, type OsdpRig } from '../helpers/osdp-harness.js';
 import type { PdOptions } from '../peers/osdp-pd.js';
 import { waitUntil } from '../helpers/driver-context.js';

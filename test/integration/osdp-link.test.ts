@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { encodeFrame } from '../../drivers/osdp/phy/frame.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { startRig } from '../helpers/osdp-harness.js';
 import { waitUntil } from '../helpers/driver-context.js';
 

@@ -2,7 +2,7 @@
 // out, tamper and door inputs, keypad policy. No timing assertions: every wait polls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { startRig } from '../helpers/osdp-harness.js';
 import { waitUntil } from '../helpers/driver-context.js';
 

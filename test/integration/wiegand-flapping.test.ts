@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { SerialBytePort } from '../../drivers/transport/serial.js';
 import { wiegandConfigSchema } from '../../drivers/wiegand/config.js';
 import { WiegandDriver } from '../../drivers/wiegand/driver.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { collectingContext, waitUntil } from '../helpers/driver-context.js';
 import { openPtyPair, type PtyPair } from '../helpers/pty.js';
 

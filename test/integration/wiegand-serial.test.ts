@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { SerialBytePort } from '../../drivers/transport/serial.js';
 import { wiegandConfigSchema } from '../../drivers/wiegand/config.js';
 import { WiegandDriver } from '../../drivers/wiegand/driver.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { parseLine } from '../../drivers/wiegand/lines.js';
 import { collectingContext, waitUntil } from '../helpers/driver-context.js';
 import { openPtyPair } from '../helpers/pty.js';

@@ -14,7 +14,7 @@ import { decodeCommand, type OsdpCommand } from '../../drivers/osdp/proto/comman
 import { encodeReply, type OsdpReply } from '../../drivers/osdp/proto/replies.js';
 import { SerialBytePort } from '../../drivers/transport/serial.js';
 import type { BytePort } from '../../drivers/transport/types.js';
-import { bitsToRawBytes } from '../../drivers/wiegand/raw-bits.js';
+import { bitsToRawBytes } from '../../drivers/cards/raw-bits.js';
 import { PD_SCBK_D, pdClientCryptogram, pdDecrypt, pdEncrypt, pdInitialRmac, pdMac, pdServerCryptogram, pdSessionKeys, type PdKeys } from './osdp-pd-crypto.js';
 
 export interface PdOptions {

@@ -12,8 +12,8 @@ import { keypadData, rawCardData } from '../../drivers/osdp/cp/card.js';
 import { DoorMonitor } from '../../drivers/osdp/cp/door.js';
 import { loadOrCreatePinKey } from '../../drivers/osdp/cp/pin-key.js';
 import { decideOverride } from '../../drivers/osdp/cp/comset-store.js';
-import { bitsToRawBytes } from '../../drivers/wiegand/raw-bits.js';
-import { encodeWiegand } from '../../drivers/wiegand/formats.js';
+import { bitsToRawBytes } from '../../drivers/cards/raw-bits.js';
+import { encodeWiegand } from '../../drivers/cards/formats.js';
 
 test('config: defaults and path-naming errors', () => {
   const c = osdpConfigSchema.parse({ id: 'b', port: '/dev/ttyUSB0', readers: [{ id: 'r', address: 1 }] });

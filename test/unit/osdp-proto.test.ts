@@ -7,7 +7,7 @@ import { decodeReply, encodeReply, keypadText } from '../../drivers/osdp/proto/r
 import type { OsdpReply } from '../../drivers/osdp/proto/replies.js';
 import { Cmd, commandName, nakName, Reply, replyName } from '../../drivers/osdp/proto/codes.js';
 import { OsdpParseError } from '../../drivers/osdp/errors.js';
-import { decodeWiegand } from '../../drivers/wiegand/formats.js';
+import { decodeWiegand } from '../../drivers/cards/formats.js';
 import { hex, osdpVectors } from '../helpers/osdp-vectors.js';
 
 const V = osdpVectors();

@@ -6,8 +6,8 @@ import {
   defineWiegandFormat,
   encodeWiegand,
   WiegandFormatError,
-} from '../../drivers/wiegand/formats.js';
-import { bitsToRawBytes, rawBytesToBits, WiegandInputError } from '../../drivers/wiegand/raw-bits.js';
+} from '../../drivers/cards/formats.js';
+import { bitsToRawBytes, rawBytesToBits, WiegandInputError } from '../../drivers/cards/raw-bits.js';
 import { hex, wiegandVectors } from '../helpers/osdp-vectors.js';
 
 const W = wiegandVectors();

@@ -5,7 +5,7 @@
 // digits are never logged.
 import { createHmac } from 'node:crypto';
 import type { JsonObject } from '../../../agent/events/types.js';
-import { decodeWiegand, type WiegandFormat } from '../../wiegand/formats.js';
+import { decodeWiegand, type WiegandFormat } from '../../cards/formats.js';
 import { keypadText } from '../proto/replies.js';
 
 export type PinPolicy = 'hash' | 'length' | 'none';

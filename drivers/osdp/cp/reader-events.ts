@@ -3,7 +3,7 @@
 // online/offline with the PD's identity, Secure Channel failures. Emits only through the
 // driver's ctx.emit; PIN digits never reach a log or an event (see ./card.ts).
 import type { JsonObject, Observation, Severity } from '../../../agent/events/types.js';
-import type { WiegandFormat } from '../../wiegand/formats.js';
+import type { WiegandFormat } from '../../cards/formats.js';
 import type { OsdpCommand } from '../proto/commands.js';
 import type { OsdpReply, PdIdentity } from '../proto/replies.js';
 import type { ReaderConfig } from '../config.js';
