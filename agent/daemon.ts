@@ -244,7 +244,7 @@ export class Daemon {
         write: this.spoolWriteHealth(),
       },
       pipeline: { ...this.pipeline.counters },
-      drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors })) : [],
+      drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors, rejected: d.rejected })) : [],
     };
   }
 

@@ -48,6 +48,7 @@ export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
     mqtt: { connected: f.connected, reconnects: f.reconnects },
     devices: d.supervisor.health().map((h) => ({ driver: h.kind, instance: h.instance, device: h.device, online: h.state === 'online', errors: errorCount(h.counters) })),
     driverErrors: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, errors: s.errors })),
+    observationsRejected: d.supervisor.status().flatMap((s) => Object.entries(s.rejected ?? {}).map(([type, count]) => ({ driver: s.kind, instance: s.id, type, count }))),
     clockSync: d.clockSyncState(),
   };
 }
