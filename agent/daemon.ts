@@ -21,6 +21,7 @@ import type { SpoolWriteHealth } from './metrics.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
 import { Netwatch } from './anomaly/index.js';
+import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
@@ -253,6 +254,11 @@ export class Daemon {
     return this.spool.stats();
   }
 
+  /** netwatch's own checks for `gatewarden diag` (the control socket's `diag`); none when it is off. */
+  async netwatchDiagnose(): Promise<DiagnosticResult[]> {
+    return this.netwatch ? this.netwatch.diagnose() : [];
+  }
+
   clockSyncState(): ClockSync {
     return this.clockSync();
   }
@@ -264,7 +270,7 @@ export class Daemon {
       forwarder: this.forwarder.status(),
       devices: [...this.supervisor.health(), ...(nw ? nw.health().map((h) => ({ ...h, instance: 'netwatch', kind: 'netwatch' })) : [])],
       ...(nw
-        ? { netwatch: { baselineLearned: !nw.learning, detail: nw.learning ? `learning for ${this.loaded.config.netwatch.learningSeconds} s after first start` : 'baseline complete' } }
+        ? { netwatch: nw.view() }
         : {}),
     };
   }

@@ -119,7 +119,7 @@ STEP="installing the code"
 say "code in $DEST"
 [ -f "$SOURCE/package.json" ] && [ -d "$SOURCE/agent" ] || die "$SOURCE is not a gatewarden checkout or release" "pass --source DIR pointing at an unpacked release"
 [ -d "$SOURCE/node_modules" ] || die "$SOURCE has no node_modules; an offline install needs them" "run 'npm ci' in the checkout once (online), or use a release tarball that includes node_modules"
-PARTS=(agent drivers config bin systemd scripts docs package.json package-lock.json README.md)
+PARTS=(agent drivers config bin systemd scripts docs dist package.json package-lock.json tsconfig.json tsconfig.build.json README.md)
 # A stamp of the source (file list, sizes, mtimes) makes the second run a no-op.
 stamp() { (cd "$SOURCE" && for p in "${PARTS[@]}"; do [ -e "$p" ] && find "$p" -type f -printf '%p %s %T@\n'; done; find node_modules -maxdepth 2 -name package.json -printf '%p %s %T@\n') | LC_ALL=C sort | sha256sum | cut -d' ' -f1; }
 NEW_STAMP="$(stamp)"
@@ -133,6 +133,14 @@ else
   mkdir -p "$STAGE"
   for p in "${PARTS[@]}"; do [ -e "$SOURCE/$p" ] && cp -a "$SOURCE/$p" "$STAGE/"; done
   cp -a "$SOURCE/node_modules" "$STAGE/"
+  # The service and the CLI run compiled JavaScript (dist/). Built here from the sources
+  # when TypeScript is at hand (a checkout); a release tarball carries dist/ instead.
+  if [ -f "$STAGE/node_modules/typescript/bin/tsc" ] && [ -f "$STAGE/tsconfig.build.json" ]; then
+    (cd "$STAGE" && env -u npm_lifecycle_event "$NODE" scripts/build.mjs) >"$STAGE.build.log" 2>&1 || { cat "$STAGE.build.log" >&2; rm -rf "$STAGE" "$STAGE.build.log"; die "building dist/ failed (tsc errors above)" "fix the errors, or install from a release that carries dist/"; }
+    rm -f "$STAGE.build.log"
+    note "built dist/ (compiled JavaScript)"
+  fi
+  [ -f "$STAGE/dist/agent/cli/main.js" ] || { rm -rf "$STAGE"; die "no dist/ in $SOURCE and no TypeScript to build it" "run 'npm ci' in the checkout (it builds dist/), or use a release that carries dist/"; }
   # Production dependencies only; prune works offline.
   (cd "$STAGE" && npm prune --omit=dev --offline --no-audit --no-fund >/dev/null 2>&1) || note "npm prune failed or npm missing: dev dependencies stay (harmless)"
   echo "$NEW_STAMP" > "$STAGE/.install-stamp"

@@ -57,6 +57,8 @@ export class Netwatch {
   private lastPollAt: number | null = null;
   private readonly seenIfaces = new Set<string>();
   private conntrackSeen: boolean | null = null;
+  /** Whether the last poll could read `<procRoot>/net/dev` (null before the first poll). */
+  private procVisible: boolean | null = null;
   private lastError: string | undefined;
   readonly counters = { polls: 0, pollErrors: 0, streamChanges: 0, emitted: 0, emitErrors: 0, saves: 0 };
 
@@ -127,6 +129,7 @@ export class Netwatch {
       }
       out.push(...this.neigh.sweep(now, learning));
       const counters = await this.src.counters();
+      this.procVisible = counters !== null;
       this.seenIfaces.clear();
       for (const c of counters ?? []) {
         this.seenIfaces.add(c.iface);
@@ -231,20 +234,43 @@ export class Netwatch {
     }));
   }
 
+  /**
+   * What `status` and `diag` say about the LAN baseline. A netwatch that cannot read
+   * /proc/net has learned nothing, however long it has run: `blind`, never "learned".
+   */
+  view(): { baselineLearned: boolean; blind: boolean; detail: string } {
+    const root = this.o.config.procRoot;
+    if (this.procVisible === false) return { baselineLearned: false, blind: true, detail: `${root}/net/dev is unreadable: netwatch sees no interface (a unit with ProcSubset=pid hides /proc/net)` };
+    if (this.base && this.learning) return { baselineLearned: false, blind: false, detail: `learning for ${this.o.config.learningSeconds} s after first start` };
+    return { baselineLearned: this.procVisible === true, blind: false, detail: this.procVisible === true ? `baseline complete, ${this.seenIfaces.size} interface(s) visible` : 'no poll yet' };
+  }
+
   async diagnose(): Promise<DiagnosticResult[]> {
     const r: DiagnosticResult[] = [];
+    const root = this.o.config.procRoot;
+    const procHint = `netwatch reads ${root}/net/*; under systemd remove ProcSubset=pid from the unit (systemctl edit gatewarden: [Service] ProcSubset=all, then systemctl restart gatewarden), or fix netwatch.procRoot`;
+    // Read now, not from the last poll: diag may run before (or without) any poll.
+    const counters = await this.src.counters();
+    const visible = (counters ?? []).map((c) => c.iface);
+    r.push(
+      counters === null
+        ? { check: 'netwatch.procfs', verdict: 'fail', detail: `${root}/net/dev unreadable: netwatch sees no interface`, hint: procHint }
+        : { check: 'netwatch.procfs', verdict: 'pass', detail: `${root}/net readable: ${visible.length} interface(s) (${visible.join(', ') || 'none'})` },
+    );
     const arp = await this.src.neighbours();
     r.push(
       arp
         ? { check: 'netwatch.neighbours', verdict: 'pass', detail: `${arp.length} neighbour entries` }
-        : { check: 'netwatch.neighbours', verdict: 'fail', detail: `${this.o.config.procRoot}/net/arp unreadable`, hint: 'netwatch needs procfs; check procRoot and ProtectProc= in the unit' },
+        : { check: 'netwatch.neighbours', verdict: 'fail', detail: `${root}/net/arp unreadable`, hint: procHint },
     );
-    const missing = this.o.config.interfaces.filter((i) => !this.seenIfaces.has(i));
-    r.push(
-      missing.length === 0
-        ? { check: 'netwatch.interfaces', verdict: 'pass', detail: `watching ${this.o.config.interfaces.join(', ') || 'all interfaces'}` }
-        : { check: 'netwatch.interfaces', verdict: 'warn', detail: `not present: ${missing.join(', ')}`, hint: 'fix netwatch.interfaces or bring the interface up' },
-    );
+    const missing = counters === null ? [] : this.o.config.interfaces.filter((i) => !visible.includes(i));
+    if (counters !== null) {
+      r.push(
+        missing.length === 0
+          ? { check: 'netwatch.interfaces', verdict: 'pass', detail: `watching ${this.o.config.interfaces.join(', ') || 'all interfaces'}` }
+          : { check: 'netwatch.interfaces', verdict: 'warn', detail: `not present: ${missing.join(', ')}`, hint: 'fix netwatch.interfaces or bring the interface up' },
+      );
+    }
     if (this.o.config.monitorNeigh) {
       r.push(
         this.monitor?.running
@@ -258,7 +284,9 @@ export class Netwatch {
         ? { check: 'netwatch.conntrack', verdict: 'pass', detail: `${ct.length} tracked flows` }
         : { check: 'netwatch.conntrack', verdict: 'skip', detail: 'no conntrack flows: scans are detected from Tcp OutRsts / Udp NoPorts (source not named)' },
     );
-    if (this.base) {
+    if (counters === null) {
+      r.push({ check: 'netwatch.learning', verdict: 'fail', detail: 'nothing observed: no baseline can be learned while /proc/net is hidden', hint: procHint });
+    } else if (this.base) {
       const left = Math.max(0, this.base.learningSince + this.o.config.learningSeconds * 1000 - this.o.clock.now());
       r.push({ check: 'netwatch.learning', verdict: left > 0 ? 'warn' : 'pass', detail: left > 0 ? `learning: ${Math.ceil(left / 1000)} s left; nothing is reported as new yet` : 'baseline learned', ...(left > 0 ? { hint: 'wait for the learning period to end' } : {}) });
     }

@@ -14,6 +14,7 @@ interface StatusView {
   forwarder?: { connected: boolean; reconnects: number; lastError: string | null };
   drivers?: Array<{ id: string; kind: string; state: string; errors: number }>;
   devices?: Array<{ device: string; state: string; kind: string }>;
+  netwatch?: { baselineLearned?: boolean; blind?: boolean; detail?: string };
 }
 
 export function renderStatus(s: StatusView): string {
@@ -25,6 +26,9 @@ export function renderStatus(s: StatusView): string {
   ];
   for (const d of s.drivers ?? []) l.push(`  driver   ${d.kind}:${d.id} ${d.state}, ${d.errors} error(s)`);
   for (const d of s.devices ?? []) l.push(`  device   ${d.kind}/${d.device} ${d.state}`);
+  // A blind netwatch (no /proc/net) has learned nothing: never "baseline learned".
+  const nw = s.netwatch;
+  if (nw) l.push(`  netwatch ${nw.blind ? 'BLIND' : nw.baselineLearned ? 'baseline learned' : 'learning'}${nw.detail ? ` (${nw.detail})` : ''}`);
   return l.join('\n');
 }
 

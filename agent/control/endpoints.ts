@@ -8,6 +8,7 @@ import type { ClockSync } from '../events/types.js';
 import type { ForwarderStatus } from '../forward/forwarder-types.js';
 import type { SpoolStats } from '../spool/types.js';
 import type { Supervisor } from '../supervisor.js';
+import type { DiagnosticResult } from '../../drivers/types.js';
 import { VERSION } from '../version.js';
 import { errorCount, MetricsServer, type MetricsSnapshot, type SpoolWriteHealth } from '../metrics.js';
 import { controlSocketPath } from './client.js';
@@ -20,6 +21,8 @@ export interface DaemonView {
   spoolStats(): SpoolStats;
   clockSyncState(): ClockSync;
   supervisor: Pick<Supervisor, 'diagnose' | 'status' | 'health'>;
+  /** netwatch's checks (agent/anomaly), reported as instance/kind `netwatch`. */
+  netwatchDiagnose?(): Promise<DiagnosticResult[]>;
   forwarder: { status(): ForwarderStatus };
   /** Committed state only: what the spool writer committed, and how it is doing. */
   spoolWriteHealth(): SpoolWriteHealth;
@@ -65,7 +68,11 @@ export async function startFieldEndpoints(o: { daemon: DaemonView; config: Confi
       status: () => ({ ...d.status(), version: VERSION, config: o.source, identity: processIdentity(), controlSocket: path, metricsPort }),
       health: () => d.healthSnapshot(),
       'spool-stats': () => d.spoolStats(),
-      diag: async () => ({ identity: processIdentity(), instances: d.supervisor.status(), checks: await d.supervisor.diagnose() }),
+      diag: async () => ({
+        identity: processIdentity(),
+        instances: d.supervisor.status(),
+        checks: [...(await d.supervisor.diagnose()), ...((await d.netwatchDiagnose?.()) ?? []).map((r) => ({ ...r, instance: 'netwatch', kind: 'netwatch' }))],
+      }),
     },
   });
   let controlUp: ControlServer | null = control;

@@ -21,7 +21,7 @@ export interface DaemonDiag {
 }
 
 function toCheck(r: DiagnosticResult, inst: DriverInstanceConfig | { id: string; kind: string }): DiagCheck {
-  const c: DiagCheck = { section: 'drivers', instance: inst.id, check: `${inst.kind}: ${r.check}`, verdict: r.verdict, detail: r.detail, device: r.device ?? inst.id };
+  const c: DiagCheck = { section: inst.kind === 'netwatch' ? 'netwatch' : 'drivers', instance: inst.id, check: `${inst.kind}: ${r.check}`, verdict: r.verdict, detail: r.detail, device: r.device ?? inst.id };
   if (r.verdict !== 'pass') c.hint = r.hint ?? `see drivers/${inst.kind}/README.md`;
   return c;
 }

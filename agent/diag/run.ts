@@ -32,7 +32,7 @@ interface DaemonStatus {
   identity?: Identity & { pid: number };
   forwarder?: { connected: boolean; lastError: string | null; reconnects: number };
   version?: string;
-  netwatch?: { baselineLearned?: boolean; detail?: string };
+  netwatch?: { baselineLearned?: boolean; blind?: boolean; detail?: string };
 }
 
 function finish(checks: DiagCheck[], daemon: DiagReport['daemon']): DiagReport {
@@ -67,6 +67,17 @@ function password(c: LoadedConfig['config']): string | undefined {
     return readFileSync(c.mqtt.passwordFile, 'utf8').trim();
   } catch {
     return undefined;
+  }
+}
+
+/** netwatch's diagnose() in this process, unstarted (it reads /proc now; nothing is emitted or saved). */
+async function netwatchChecksStandalone(c: LoadedConfig['config']): Promise<DiagCheck[]> {
+  const [{ Netwatch }, { default: pino }, { systemClock }] = await Promise.all([import('../anomaly/netwatch.js'), import('pino'), import('../clock.js')]);
+  try {
+    const nw = new Netwatch({ config: c.netwatch, stateDir: c.stateDir, emit: () => undefined, log: pino({ level: 'silent' }), clock: systemClock });
+    return (await nw.diagnose()).map((r) => ({ ...r, section: 'netwatch' as const, instance: 'netwatch', check: `netwatch: ${r.check}` }));
+  } catch (e) {
+    return [problem('netwatch', 'fail', 'netwatch: diagnose', (e as Error).message, 'see docs/netwatch.md')];
   }
 }
 
@@ -126,12 +137,19 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
   section('devices');
   checks.push(...(daemonDiag ? await driverChecksFromDaemon(daemonDiag, loaded.drivers, loaded.config.stateDir) : await driverChecksStandalone(loaded.drivers, loaded.config.stateDir)));
 
-  // netwatch (agent/anomaly) reports through the daemon's status when it is built in.
+  // netwatch (agent/anomaly): its own checks come with the daemon's `diag` answer (above,
+  // section netwatch); without a daemon they run here, in this process's /proc view.
+  if (!daemonDiag && c.netwatch.enabled) {
+    section('netwatch');
+    checks.push(...(await netwatchChecksStandalone(c)));
+  }
   const nw = status?.netwatch;
   if (nw) {
-    checks.push(nw.baselineLearned
-      ? pass('netwatch', 'LAN baseline learned', nw.detail ?? 'baseline complete')
-      : problem('netwatch', 'warn', 'LAN baseline learned', nw.detail ?? 'still learning the LAN baseline', 'wait for the learning window to end; new-device alarms are held until then'));
+    checks.push(nw.blind
+      ? problem('netwatch', 'fail', 'LAN baseline learned', nw.detail ?? 'netwatch sees no interface', 'give the service /proc/net: remove ProcSubset=pid from the unit (systemctl edit gatewarden: [Service] ProcSubset=all), then systemctl restart gatewarden')
+      : nw.baselineLearned
+        ? pass('netwatch', 'LAN baseline learned', nw.detail ?? 'baseline complete')
+        : problem('netwatch', 'warn', 'LAN baseline learned', nw.detail ?? 'still learning the LAN baseline', 'wait for the learning window to end; new-device alarms are held until then'));
   }
   // A check's detail may quote a URL, an error from a device or broker: none may carry a
   // secret of the config out to the terminal or a support bundle.

@@ -49,11 +49,13 @@ test('install.sh in a throwaway root: install, idempotent re-run, upgrade, unins
   assert.equal(loaded.config.site, 'site-a');
   assert.equal(loaded.config.stateDir, '/var/lib/gatewarden', 'paths in the config are the real ones, not the root');
   assert.equal(loaded.config.control.socket, '/run/gatewarden/control.sock');
-  assert.ok(existsSync(join(root, 'opt/gatewarden/agent/cli/main.ts')));
+  assert.ok(existsSync(join(root, 'opt/gatewarden/dist/agent/cli/main.js')), 'install.sh built dist/');
+  assert.ok(existsSync(join(root, 'opt/gatewarden/dist/config/template.yaml')), 'run-time assets beside the compiled code');
   assert.ok(!existsSync(join(root, 'opt/gatewarden/node_modules/typescript')), 'dev dependencies pruned');
   assert.ok(existsSync(join(root, 'opt/gatewarden/node_modules/better-sqlite3')));
   const unit = readFileSync(join(root, 'etc/systemd/system/gatewarden.service'), 'utf8');
-  assert.match(unit, /^ExecStart=\S*node (--[\w=-]+ )*--import tsx \/opt\/gatewarden\/agent\/cli\/main\.ts run/m);
+  assert.match(unit, /^ExecStart=\S*node (--[\w=-]+ )*\/opt\/gatewarden\/dist\/agent\/cli\/main\.js run/m);
+  assert.doesNotMatch(unit, /tsx/, 'the service runs compiled JavaScript');
   // The installed command works.
   const version = execFileSync(process.execPath, [join(root, 'opt/gatewarden/bin/gatewarden.js'), '--version'], { encoding: 'utf8' }).trim();
   assert.equal(version, JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
