@@ -31,8 +31,14 @@ export interface DaemonProcess {
   exited: Promise<number | string>;
 }
 
-export function spawnDaemon(configFile: string): DaemonProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `prefix` runs the daemon through a command that execs it in place (same PID, so SIGKILL
+ * reaches the daemon), e.g. `['nsenter', '-t', PID, '-m', '--']` for another mount namespace.
+ */
+export function spawnDaemon(configFile: string, opts: { prefix?: string[] } = {}): DaemonProcess {
+  const argv = [process.execPath, '--import', 'tsx', MAIN, 'run', '--config', configFile];
+  const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

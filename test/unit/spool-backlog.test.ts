@@ -17,6 +17,7 @@ import { verifyEvents } from '../../agent/verify/index.js';
 import { systemClock } from '../../agent/clock.js';
 import { tempDir, testKeys } from '../helpers/chain.js';
 import { allSpoolRows } from '../helpers/daemon.js';
+import { validateObservationData } from '../helpers/event-schema.js';
 import { rawPublicKey } from '../../agent/chain/keys.js';
 import { createPublicKey } from 'node:crypto';
 
@@ -126,6 +127,7 @@ for (const signingWorker of [false, true]) {
     assert.equal(wf.length, 1);
     const data = JSON.parse(wf[0].payload).body.data;
     assert.equal(JSON.parse(wf[0].payload).body.severity, 'alarm');
+    assert.equal(validateObservationData('system.spool.write_failed', data), null);
     assert.equal(data.error.code, 'SQLITE_FULL');
     assert.ok(data.attempts >= 1);
     assert.equal(data.refused.count, refused + (400 - agentOk));

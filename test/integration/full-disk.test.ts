@@ -1,0 +1,296 @@
+// Full disk with the broker down, against the real daemon process: the state dir sits on a
+// real tmpfs mounted in a private mount namespace that this test creates (unshare -m) and
+// removes (its holder process ends, so the mount goes with the namespace; nothing is ever
+// mounted in the host's namespace). A filler file keeps the filesystem full for a while
+// at a high event rate. Sampled meanwhile: the in-memory backlog stays within
+// spool.maxBacklogEvents + the agent reserve, RSS growth stays bounded, and the head the
+// daemon shows (health, = status) is never ahead of what the spool file committed. Then
+// space returns, the daemon declares the refusals (system.spool.write_failed), is killed
+// with SIGKILL at a random moment, restarts, and a real mosquitto comes up: everything
+// received plus the spool export verifies, every seq from 1 is there with one body, and
+// every head shown during the failure has the same hash in the final chain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { probe, waitFor } from '../helpers/mqtt-probe.js';
+import { tempDir } from '../helpers/chain.js';
+import { gatewayPubkey, spawnDaemon, writeDaemonConfig, type DaemonProcess } from '../helpers/daemon.js';
+import { controlRequest } from '../../agent/control/client.js';
+import type { SpoolRecord } from '../../agent/spool/sqlite-spool.js';
+import { createInterface } from 'node:readline';
+import { verifyEvents } from '../../agent/verify/index.js';
+import type { SpoolWriteHealth } from '../../agent/metrics.js';
+
+const MAX_BACKLOG = 2000;
+const AGENT_RESERVE = 256; // AGENT_RESERVE_EVENTS
+/** RSS may grow this much over the pre-failure sample (see the bound's reasoning below). */
+const RSS_BOUND = 64 * 1024 * 1024;
+const FAIL_MS = Number(process.env.GW_FULL_DISK_MS ?? 20_000);
+
+interface Health {
+  rssBytes: number;
+  head: { epoch: string; seq: number; hash: string };
+  spool: { write: SpoolWriteHealth };
+}
+
+function skipReason(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (mount namespace, tmpfs)';
+  try {
+    execFileSync('unshare', ['-m', '--propagation', 'private', 'true'], { stdio: 'ignore' });
+    return null;
+  } catch (e) {
+    return `unshare -m unavailable: ${(e as Error).message}`;
+  }
+}
+
+/** A private mount namespace holding a tmpfs at `at`; ends (and unmounts) when its holder dies. */
+async function tmpfsNamespace(at: string, size: string): Promise<{ pid: number; path: (p: string) => string; destroy(): Promise<void> }> {
+  const holder: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${size},mode=0755 gw-full-disk ${at} && echo ready && exec sleep 3600`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    holder.once('exit', (code) => reject(new Error(`mount namespace holder exited (${code})`)));
+  });
+  const pid = holder.pid!;
+  return {
+    pid,
+    // The namespace's view of a path, from the host: through the holder's root.
+    path: (p) => `/proc/${pid}/root${p}`,
+    destroy: async () => {
+      if (holder.exitCode === null) {
+        const gone = new Promise((r) => holder.once('exit', r));
+        holder.kill('SIGKILL');
+        await gone;
+      }
+    },
+  };
+}
+
+function hostHasMount(at: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === at);
+}
+
+/** Appends to `file` until the filesystem says ENOSPC; returns bytes written. */
+function topUp(file: string): number {
+  const fd = openSync(file, 'a');
+  const buf = Buffer.alloc(64 * 1024, 0x61);
+  let n = 0;
+  try {
+    for (;;) {
+      try {
+        n += writeSync(fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+          // Fill the last partial chunk too.
+          for (const size of [4096, 512]) {
+            try {
+              for (;;) n += writeSync(fd, buf, 0, size);
+            } catch {
+              /* full at this granularity */
+            }
+          }
+          return n;
+        }
+        throw e;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const READER = new URL('../helpers/spool-reader-child.ts', import.meta.url).pathname;
+
+/** A spool reader living in the namespace (test/helpers/spool-reader-child.ts). */
+function spoolReader(prefix: string[], spoolPath: string) {
+  const c = spawn(prefix[0], [...prefix.slice(1), process.execPath, '--import', 'tsx', READER, spoolPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const rl = createInterface({ input: c.stdout! });
+  const waiting: Array<(line: string) => void> = [];
+  rl.on('line', (l) => waiting.shift()?.(l));
+  const ask = <T>(op: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      waiting.push((line) => {
+        const r = JSON.parse(line) as T & { error?: string };
+        if (r.error) reject(new Error(`spool reader: ${r.error}`));
+        else resolve(r);
+      });
+      c.stdin!.write(`${JSON.stringify({ op })}\n`);
+    });
+  return {
+    head: async () => (await ask<{ head: { epoch: string; seq: number; hash: string } | null }>('head')).head,
+    rows: async () => (await ask<{ rows: SpoolRecord[] }>('rows')).rows,
+    close: () => c.kill('SIGKILL'),
+  };
+}
+
+async function waitForAsync(cond: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const why = skipReason();
+test('full disk at a high event rate, broker down: bounded memory, committed heads only, declared refusals; kill -9, restart, broker up: the chain verifies from seq 1', { skip: why ?? false, timeout: 180_000 }, async (t) => {
+  const broker = await startMosquitto({ persistence: true });
+  t.after(() => broker.stop());
+  const sub = await probe(broker.url, 'gatewarden/v1/site-t/gw-t/evt/#', { clean: false, clientId: `full-disk-${process.pid}`, properties: { sessionExpiryInterval: 3600 } });
+  t.after(() => sub.close());
+  await broker.halt('SIGTERM'); // the uplink is down for the whole failure
+
+  const dir = tempDir('gw-full-disk-');
+  const mnt = join(dir, 'fs');
+  mkdirSync(mnt);
+  const ns = await tmpfsNamespace(mnt, '32m');
+  t.after(async () => {
+    await ns.destroy();
+    assert.equal(hostHasMount(mnt), false, 'nothing left mounted in the host namespace');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(hostHasMount(mnt), false, 'the tmpfs is only in the private namespace');
+
+  const stateDir = join(mnt, 'state');
+  const sock = join(dir, 'control.sock'); // on the host filesystem: reachable from both sides
+  const config = writeDaemonConfig(dir, {
+    stateDir,
+    log: { level: 'info', format: 'json' },
+    control: { socket: sock },
+    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 500 } },
+    spool: { quotaBytes: '16MiB', maxBacklogEvents: MAX_BACKLOG, reserveBytes: '256KiB' },
+    drivers: { synthetic: [0, 1].map((i) => ({ id: `load-${i}`, intervalMs: 0 })) },
+  });
+  const prefix = ['nsenter', '-t', String(ns.pid), '-m', `--wd=${process.cwd()}`, '--'];
+  let d: DaemonProcess = spawnDaemon(config, { prefix });
+  t.after(async () => {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    await d.exited;
+  });
+  await d.waitLog(/gatewarden running/).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${d.out().slice(-2000)}`);
+  });
+  const health = (): Promise<Health> => controlRequest<Health>(sock, 'health', 10_000);
+  for (let i = 0; i < 100; i++) {
+    try {
+      await health();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  const reader = spoolReader(prefix, join(stateDir, 'spool.db'));
+  t.after(() => reader.close());
+  const base = await health();
+  assert.equal(base.spool.write.state, 'ok');
+
+  // Fill the filesystem and keep it full (a runaway log would do the same).
+  const filler = ns.path(join(mnt, 'filler'));
+  let filled = topUp(filler);
+  const shown: Array<{ epoch: string; seq: number; hash: string }> = [];
+  let maxRss = base.rssBytes;
+  let maxUncommitted = 0;
+  let samples = 0;
+  let failingSamples = 0;
+  const until = Date.now() + FAIL_MS;
+  while (Date.now() < until) {
+    filled += topUp(filler);
+    const h = await health();
+    const committed = await reader.head();
+    samples++;
+    shown.push(h.head);
+    maxRss = Math.max(maxRss, h.rssBytes);
+    maxUncommitted = Math.max(maxUncommitted, h.spool.write.uncommitted);
+    if (h.spool.write.state === 'failing') failingSamples++;
+    assert.ok(committed && h.head.seq <= committed.seq, `health head ${h.head.seq} is not ahead of the committed head ${committed?.seq}`);
+    assert.ok(h.spool.write.uncommitted <= MAX_BACKLOG + AGENT_RESERVE, `uncommitted ${h.spool.write.uncommitted} within the bound`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const during = await health();
+  const w = during.spool.write;
+  assert.equal(w.state, 'failing', 'the disk is full: writes fail');
+  assert.ok(w.refusedTotal > 1000, `observations refused (${w.refusedTotal})`);
+  assert.equal(w.reserve?.releases, 1, 'the reserve was released once');
+  assert.ok(['SQLITE_FULL', 'SQLITE_IOERR', 'ENOSPC'].includes(w.lastError?.code ?? ''), `error code ${w.lastError?.code}`);
+  // Bound: MAX_BACKLOG + reserve sealed events (~2-3 KiB each with their canonical bytes,
+  // payload and Buffer) are < 8 MiB; the rest is V8 heap slack and the refusal errors'
+  // garbage between collections. Without the bound this rate (about 3,000 ev/s) would
+  // hold ~60,000 events (> 150 MiB) after 20 s.
+  const rssGrowth = maxRss - base.rssBytes;
+  assert.ok(rssGrowth < RSS_BOUND, `RSS grew ${(rssGrowth / 2 ** 20).toFixed(1)} MiB (bound ${RSS_BOUND / 2 ** 20} MiB)`);
+
+  // Space returns; wait for the declaration to be committed, then kill -9 at a random moment.
+  rmSync(filler);
+  await waitForAsync(async () => (await reader.rows()).some((r) => r.type === 'system.spool.write_failed' && JSON.parse(r.payload).body.data.refused.count > 0), 'write-failure declaration committed', 30_000);
+  const killAfter = Math.floor(Math.random() * 2000);
+  await new Promise((r) => setTimeout(r, killAfter));
+  const lastShown = await health();
+  shown.push(lastShown.head);
+  d.child.kill('SIGKILL');
+  await d.exited;
+
+  d = spawnDaemon(config, { prefix });
+  await new Promise((r) => setTimeout(r, 1500));
+  await broker.restart();
+  // The load never stops: wait until the forwarder has caught up, then stop the daemon.
+  await waitForAsync(async () => {
+    try {
+      const h = (await controlRequest(sock, 'health', 5000)) as { spool: { unsent: number } };
+      return sub.messages.length > 0 && h.spool.unsent < 500;
+    } catch {
+      return false;
+    }
+  }, 'the forwarder caught up with the backlog', 90_000);
+  d.child.kill('SIGTERM');
+  assert.equal(await d.exited, 0, d.out().slice(-2000));
+  const rows = await reader.rows();
+  const sent = rows.filter((r) => r.sentAt !== null).map((r) => r.seq);
+  const received = (): Set<number> => new Set(sub.messages.map((m) => JSON.parse(m.payload).body.seq as number));
+  await waitFor(() => {
+    const got = received();
+    return sent.every((s) => got.has(s));
+  }, `all ${sent.length} acknowledged events received`, 30_000);
+
+  // Everything received plus the export: one body per seq, every seq from 1, verified.
+  const payloads = [...sub.messages.map((m) => m.payload), ...rows.map((r) => r.payload)];
+  const bySeq = new Map<number, string>();
+  const epochs = new Set<string>();
+  for (const p of payloads) {
+    const body = JSON.parse(p).body;
+    epochs.add(body.epoch);
+    const prior = bySeq.get(body.seq);
+    const canon = JSON.stringify(body);
+    assert.ok(prior === undefined || prior === canon, `seq ${body.seq} carries two bodies`);
+    bySeq.set(body.seq, canon);
+  }
+  assert.equal(epochs.size, 1, 'one epoch');
+  const top = Math.max(...bySeq.keys());
+  const missing = [];
+  for (let s = 1; s <= top; s++) if (!bySeq.has(s)) missing.push(s);
+  assert.deepEqual(missing.slice(0, 10), [], `no undeclared gap from seq 1 (${missing.length} missing)`);
+  const report = verifyEvents(payloads, { pubkeys: [gatewayPubkey(ns.path(stateDir))] });
+  assert.equal(report.ok, true, JSON.stringify(report.chains.flatMap((c) => c.findings).slice(0, 5)));
+
+  // Every head shown during the failure is in the final chain with the same hash.
+  for (const h of shown) {
+    if (h.seq === 0) continue;
+    const next = bySeq.get(h.seq + 1);
+    if (next) assert.equal(JSON.parse(next).prev, h.hash, `head seq ${h.seq} shown with hash ${h.hash} is the chain's`);
+  }
+
+  const declarations = [...bySeq.values()].map((b) => JSON.parse(b)).filter((b) => b.type === 'system.spool.write_failed');
+  assert.ok(declarations.length >= 1, 'the write-failure record is there');
+  const refusedDeclared = declarations.reduce((n, b) => n + b.data.refused.count, 0);
+  assert.equal(refusedDeclared, lastShown.spool.write.refusedTotal, 'every refusal declared');
+  for (const b of declarations) assert.equal(b.severity, 'alarm');
+  console.log(
+    `full disk ${FAIL_MS / 1000}s: ${samples} samples (${failingSamples} failing), filler ${(filled / 2 ** 20).toFixed(1)} MiB, ` +
+      `max uncommitted ${maxUncommitted} (bound ${MAX_BACKLOG}+${AGENT_RESERVE}), RSS ${(base.rssBytes / 2 ** 20).toFixed(0)} -> max ${(maxRss / 2 ** 20).toFixed(0)} MiB, ` +
+      `refused ${lastShown.spool.write.refusedTotal} (${declarations.length} write_failed records, error ${w.lastError?.code}, attempts ${declarations.map((b) => b.data.attempts).join('/')}), ` +
+      `killed ${killAfter} ms after recovery; final chain ${top} seqs, ${sub.messages.length} messages received, ${rows.length} rows exported, verify ok`,
+  );
+});
