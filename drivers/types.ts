@@ -1,4 +1,4 @@
-// The driver seam (DESIGN §3). A driver never touches SQLite or MQTT: it reports what
+// The driver seam (docs/contracts.md §Driver seam). A driver never touches SQLite or MQTT: it reports what
 // it sees through `ctx.emit` and lets the supervisor own retries and policy.
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -80,7 +80,7 @@ export interface DriverManifest<C = unknown> {
   create(config: C, ctx: DriverContext): Driver;
 }
 
-// Typed errors tell the supervisor what to do (STYLE practice 5).
+// Typed errors tell the supervisor what to do (docs/contracts.md §Driver seam).
 
 /** Bad configuration: retrying will not help; the instance stays down until reload. */
 export class DriverConfigError extends Error {

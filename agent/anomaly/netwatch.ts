@@ -1,5 +1,5 @@
-// Netwatch: the gateway's own LAN telemetry as `network.*` observations (DESIGN §1, issue
-// 6). A component with the driver lifecycle (start/stop/health/diagnose, drivers/types.ts)
+// Netwatch: the gateway's own LAN telemetry as `network.*` observations (docs/contracts.md
+// §Pipeline, docs/netwatch.md). A component with the driver lifecycle (start/stop/health/diagnose, drivers/types.ts)
 // but owned by the agent: it watches the network namespace it runs in. Polls /proc on
 // `intervalSeconds`; follows `ip -ts monitor neigh` between polls. Baselines (stations,
 // listeners, traffic EWMAs, learning start) persist in `<stateDir>/netwatch-baseline.json`

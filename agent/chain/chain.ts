@@ -1,5 +1,5 @@
 // Seals observations into the hash chain: seq + prev + epoch + kid + ts → JCS → Ed25519.
-// Single-threaded by construction (one writer, DESIGN §1): seal() is synchronous, so no
+// Single-threaded by construction (one writer, docs/contracts.md §Pipeline): seal() is synchronous, so no
 // two events can take the same seq. The head advances in memory here; the spool makes
 // it durable in the same transaction as the events (see agent/spool).
 import { randomUUID, randomBytes, sign } from 'node:crypto';

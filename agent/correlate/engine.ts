@@ -1,6 +1,6 @@
 // The correlation engine: an EventListener for agent/pipeline.ts. It sees every sealed
 // event in seq order and returns incident observations, which the pipeline seals right
-// after the event that completed them (DESIGN §1). Lifecycle per incident, one stable id:
+// after the event that completed them (docs/contracts.md §Pipeline). Lifecycle per incident, one stable id:
 //   open   — every step of a rule seen within its window, on a shared join value;
 //   update — a further matching event while open (announced up to maxUpdates);
 //   close  — no matching event for closeAfterSeconds (checked on each event and by sweep()).

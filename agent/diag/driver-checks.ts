@@ -1,4 +1,4 @@
-// Device checks come from each driver's own diagnose() (DESIGN §3), never from a central
+// Device checks come from each driver's own diagnose() (docs/contracts.md §Driver seam), never from a central
 // switch, so a driver that lands later brings its checks with it. While the daemon runs,
 // its supervisor runs them over the control socket (diag must not open serial ports the
 // daemon holds). An instance the daemon could not start holds no port, so diag creates
