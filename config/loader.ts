@@ -6,7 +6,7 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
-import { isSecretPath, REDACTED, secretPathsOf, type SecretPath } from './secrets.js';
+import { secretPathsOf, shownValue, type SecretPath } from './secrets.js';
 import { knownKinds, loadManifest } from '../drivers/registry.js';
 
 export interface DriverInstanceConfig {
@@ -71,7 +71,7 @@ export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, prefix: R
       for (const k of is.keys) out.push(`${formatPath([...path, k])}: unknown key (typo?)`);
       continue;
     }
-    const got = isSecretPath(secrets, is.path) ? REDACTED : valueAt(raw, is.path);
+    const got = shownValue(secrets, is.path, valueAt(raw, is.path));
     let msg = is.message.replace(/^Invalid input: /, '');
     if (is.code === 'invalid_type' && got === undefined) msg = `required (${msg.replace(/, received undefined$/, '')})`;
     else msg = `${msg.replace(/, received \w+$/, '')} (got ${show(got)})`;

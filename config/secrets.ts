@@ -105,6 +105,14 @@ export function isSecretPath(paths: readonly SecretPath[], concrete: ReadonlyArr
   return paths.some((p) => kinds.includes(p.kind) && p.path.length <= concrete.length && p.path.every((seg, i) => seg === ANY || seg === String(concrete[i])));
 }
 
+/** `v` as it may be shown for the concrete path (an error message): secrets redacted, URL credentials cut out. */
+export function shownValue(paths: readonly SecretPath[], concrete: ReadonlyArray<PropertyKey>, v: unknown): unknown {
+  const hit = paths.find((p) => p.path.length <= concrete.length && p.path.every((seg, i) => seg === ANY || seg === String(concrete[i])));
+  if (!hit || hit.kind === 'file') return v;
+  if (hit.kind === 'url-credentials') return typeof v === 'string' ? v.replace(URL_USERINFO, (_m, scheme: string) => `${scheme}${REDACTED}@`) : v;
+  return REDACTED;
+}
+
 /** Call `fn` for every value in `root` that sits at `path` (wildcards expand). */
 function visit(root: unknown, path: readonly string[], fn: (holder: Record<string, unknown>, key: string) => void): void {
   if (path.length === 0 || root === null || typeof root !== 'object') return;
