@@ -11,6 +11,7 @@ import { createClockSyncProbe } from './clock-sync.js';
 import type { Pipeline } from './pipeline.js';
 import type { ClockSync, JsonObject } from './events/types.js';
 import { Supervisor } from './supervisor.js';
+import { spoolPathOf } from './spool/path.js';
 import { openSqliteSpool } from './spool/sqlite-spool.js';
 import { createEventPath, type EventPath } from './event-path.js';
 import type { Spool, SpoolOpenInfo, SpoolStats } from './spool/types.js';
@@ -37,9 +38,7 @@ export interface DaemonOptions {
   stateLock?: StateLock;
 }
 
-export function spoolPathOf(loaded: LoadedConfig): string {
-  return loaded.config.spool.path ?? join(loaded.config.stateDir, 'spool.db');
-}
+export { spoolPathOf };
 
 export class Daemon {
   private keys!: GatewayKeys;

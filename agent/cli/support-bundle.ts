@@ -19,7 +19,7 @@ import { keyFilePath } from '../chain/keys.js';
 import { controlRequest, controlSocketPath } from '../control/client.js';
 import { runDiag } from '../diag/run.js';
 import { openSpoolReadOnly } from '../spool/readonly.js';
-import { spoolPathOf } from '../daemon.js';
+import { spoolPathOf } from '../spool/path.js';
 import { VERSION } from '../version.js';
 import { DEFAULT_CONFIG } from './run.js';
 

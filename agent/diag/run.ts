@@ -8,7 +8,7 @@ import { logSecretsOf } from '../../config/redact.js';
 import { scrubSecrets } from '../../config/secrets.js';
 import { controlRequest, controlSocketPath, ControlUnavailableError } from '../control/client.js';
 import type { SpoolStats } from '../spool/types.js';
-import { spoolPathOf } from '../daemon.js';
+import { spoolPathOf } from '../spool/path.js';
 import { VERSION } from '../version.js';
 import { checkBroker } from './broker-checks.js';
 import { driverChecksFromDaemon, driverChecksStandalone, type DaemonDiag } from './driver-checks.js';
