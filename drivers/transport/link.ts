@@ -60,7 +60,7 @@ export class SessionLink {
    */
   start(opts: { firstMustConnect?: boolean } = {}): Promise<void> {
     if (this.running) throw new Error(`link ${this.o.name}: already started`);
-    return new Promise<void>((resolve, reject) => {
+    const started = new Promise<void>((resolve, reject) => {
       let settled = false;
       const first = (err?: Error): boolean => {
         if (settled) return false;
@@ -71,6 +71,11 @@ export class SessionLink {
       };
       this.running = this.loop(first, opts.firstMustConnect ?? false);
     });
+    // A caller that does not wait for the first session (a camera connecting in the
+    // background) must not turn "stopped before it connected" into an unhandled rejection
+    // that kills the process at shutdown; callers that await still see the rejection.
+    started.catch(() => undefined);
+    return started;
   }
 
   /** Connect now instead of waiting out the current delay (e.g. a config poke). */

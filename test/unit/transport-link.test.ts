@@ -152,3 +152,38 @@ test('link: firstMustConnect rejects with the first failure and stops trying', a
   await link.stop();
   assert.equal(n, 1);
 });
+
+test('link: stopped before its first session came up → no unhandled rejection; an awaiting caller still sees it', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const make = (): SessionLink =>
+      new SessionLink({
+        name: 'cam-never',
+        log: silent,
+        clock: { now: () => Date.now(), mono: () => performance.now() },
+        policy: policy({ minMs: 10, maxMs: 20 }),
+        emit: () => undefined,
+        announce,
+        session: async () => {
+          throw new Error('connect ECONNREFUSED');
+        },
+      });
+    // Background start (how a camera connects): nobody waits on the promise.
+    const bg = make();
+    void bg.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await bg.stop();
+    // A caller that waits is told why.
+    const fg = make();
+    const started = fg.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await fg.stop();
+    await assert.rejects(started, /stopped before it connected/);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
