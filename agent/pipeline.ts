@@ -178,7 +178,7 @@ export class Pipeline {
   private announce(reason: DropReason, ranges: DroppedRange[]): void {
     const count = ranges.reduce((n, r) => n + (r.to - r.from + 1), 0);
     const msg = reason === 'quota' ? 'spool over quota: unsent events dropped' : 'unsent events lost from the spool';
-    this.quiet.log(this.o.log, 'error', `drops ${reason}`, { reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, msg);
+    this.quiet.log(this.o.log, 'error', `drops ${reason}`, { reason, ranges: ranges.slice(0, 20), rangeCount: ranges.length, count }, msg, ['count', 'rangeCount']);
     const refused: DroppedRange[] = [];
     for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) {
       const part = ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT);
