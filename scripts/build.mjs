@@ -8,11 +8,14 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'dist');
+// --out DIR (tests): build elsewhere; it must lie inside the repository so that the
+// compiled files still find node_modules by walking up.
+const outArg = process.argv.indexOf('--out');
+const OUT = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(ROOT, 'dist');
 const SOURCES = ['agent', 'drivers', 'config'];
 const ASSET = /\.(ya?ml|json)$/;
 
@@ -28,7 +31,7 @@ try {
 rmSync(OUT, { recursive: true, force: true });
 // tsc emits even when it finds type errors; the assets are copied either way, and a type
 // error still fails the build (exit 1) so nothing installs code that does not type-check.
-const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', OUT], { stdio: 'inherit' });
 
 function copyAssets(dir) {
   for (const name of readdirSync(join(ROOT, dir))) {

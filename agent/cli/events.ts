@@ -5,10 +5,12 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ReadOnlySpool } from '../spool/readonly.js';
 import { openSpoolReadOnly } from '../spool/sqlite-spool.js';
+import { intOption } from './errors.js';
+import { openSpoolForCli, requireSpoolFile } from './open-spool.js';
 import type { SpoolRow } from '../spool/types.js';
 import { addSpoolPathOptions, resolveSpoolPath, type SpoolPathOptions } from './spool-path.js';
 
-type Opts = SpoolPathOptions & { unsent?: boolean; limit: string; pretty?: boolean };
+type Opts = SpoolPathOptions & { unsent?: boolean; limit: number; pretty?: boolean };
 
 function line(r: SpoolRow, pretty: boolean | undefined): string {
   if (!pretty) return r.payload;
@@ -20,10 +22,10 @@ export function registerEvents(program: Command): void {
   const events = program.command('events').description('read events from the local spool');
   addSpoolPathOptions(events.command('list').description('print stored events (newest last)'))
     .option('--unsent', 'only events not yet acknowledged by the broker')
-    .option('-n, --limit <n>', 'how many', '100')
+    .option('-n, --limit <n>', 'how many', intOption(1), 100)
     .option('--pretty', 'one human-readable line per event instead of JSONL')
     .action(async (o: Opts) => {
-      const ro = openSpoolReadOnly(await resolveSpoolPath(o));
+      const ro = openSpoolForCli(await resolveSpoolPath(o));
       try {
         for (const r of ro.readRecent(Number(o.limit), { unsentOnly: !!o.unsent })) console.log(line(r, o.pretty));
       } finally {
@@ -32,10 +34,11 @@ export function registerEvents(program: Command): void {
     });
   addSpoolPathOptions(events.command('tail').description('print the last events, then follow new ones (Ctrl-C stops)'))
     .option('--unsent', 'only events not yet acknowledged by the broker')
-    .option('-n, --limit <n>', 'how many to show first', '10')
+    .option('-n, --limit <n>', 'how many to show first', intOption(0), 10)
     .option('--pretty', 'one human-readable line per event instead of JSONL')
     .action(async (o: Opts) => {
       const path = await resolveSpoolPath(o);
+      requireSpoolFile(path);
       const f = new SpoolFollower(path);
       let last = 0;
       for (const r of f.ro.readRecent(Number(o.limit), { unsentOnly: !!o.unsent })) {

@@ -1,7 +1,7 @@
 // `gatewarden spool stats`: depth, unsent, oldest unsent age, head, bytes, drops — read
 // through a read-only connection, safe while the daemon writes (WAL).
 import type { Command } from 'commander';
-import { openSpoolReadOnly } from '../spool/sqlite-spool.js';
+import { openSpoolForCli } from './open-spool.js';
 import { addSpoolPathOptions, resolveSpoolPath, type SpoolPathOptions } from './spool-path.js';
 
 function human(n: number): string {
@@ -14,7 +14,7 @@ export function registerSpool(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: SpoolPathOptions & { json?: boolean }) => {
       const path = await resolveSpoolPath(o);
-      const ro = openSpoolReadOnly(path);
+      const ro = openSpoolForCli(path);
       try {
         const s = ro.stats();
         if (o.json) {
