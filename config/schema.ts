@@ -39,13 +39,29 @@ export function backoffSchema(minDefault: number, maxDefault: number) {
     .prefault({});
 }
 
-const mqttUrl = z.string().refine((u) => {
+function parsedUrl(u: string): URL | null {
   try {
-    return ['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(new URL(u).protocol);
+    return new URL(u);
   } catch {
-    return false;
+    return null;
   }
-}, 'expected mqtt://, mqtts://, ws:// or wss:// URL');
+}
+
+// A URL without a host ("mqtt:/127.0.0.1:1883" parses with an empty host and the
+// address as its path) would make mqtt.js fall back to localhost: refused here.
+const mqttUrl = z
+  .string()
+  .refine((u) => ['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(parsedUrl(u)?.protocol ?? ''), 'expected mqtt://, mqtts://, ws:// or wss:// URL')
+  .refine((u) => {
+    const url = parsedUrl(u);
+    return url === null || url.hostname !== '';
+  }, 'has no host: write it as mqtt://HOST:PORT (two slashes)');
+
+/** The user:password of an mqtt URL, if it carries any. */
+export function urlCredentials(u: string): { username: string; password: string } | null {
+  const url = parsedUrl(u);
+  return url && (url.username !== '' || url.password !== '') ? { username: url.username, password: url.password } : null;
+}
 
 export const tlsSchema = z.strictObject({
   /** PEM file of the CA(s) that may sign the broker certificate (CA pinning). */
@@ -79,6 +95,17 @@ export const mqttSchema = z.strictObject({
   healthIntervalSeconds: z.number().min(1).max(3600).default(30),
   /** Events older than this when published (or spooled before the connection came up) are marked historical. */
   historicalAfterMs: z.number().int().min(0).default(10000),
+}).superRefine((m, ctx) => {
+  // One source of credentials: the URL's user:password would silently win over these.
+  if (!urlCredentials(m.url)) return;
+  const others = (['username', 'password', 'passwordFile'] as const).filter((k) => m[k] !== undefined);
+  if (others.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: `carries credentials (user:password@) and ${others.map((k) => `mqtt.${k}`).join(', ')} ${others.length === 1 ? 'is' : 'are'} set too: give them in one place (keep mqtt.username + mqtt.passwordFile, drop them from mqtt.url)`,
+    });
+  }
 });
 
 export const spoolSchema = z.strictObject({

@@ -21,7 +21,7 @@ test('support-bundle contains the reports and no secret', { timeout: 120_000 }, 
   const pwFile = join(dir, 'pw');
   writeFileSync(pwFile, FILE_PASSWORD);
   const config = writeDaemonConfig(dir, {
-    mqtt: { url: `mqtt://gw:${PASSWORD}@127.0.0.1:${port}`, username: 'gw', password: PASSWORD, passwordFile: pwFile },
+    mqtt: { url: `mqtt://127.0.0.1:${port}`, username: 'gw', password: PASSWORD, passwordFile: pwFile },
   });
   const keys = loadOrCreateKeys(join(dir, 'state'));
   const pem = readFileSync(keyFilePath(join(dir, 'state')), 'utf8');
