@@ -5,6 +5,7 @@
 //   2. drain: raw mqtt.js QoS 1 publishes to a local mosquitto vs the agent's forwarder
 //      draining a 100,000-event backlog from the spool to the same broker.
 //   3. peak RSS during the drain over idle; bytes written to disk per event (/proc/self/io).
+//   4. (first) CLI start-up against `node -e 0` and the demo's RSS (scripts/bench/startup.ts).
 import { generateKeyPairSync, sign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { Forwarder } from '../../agent/forward/forwarder.js';
 import { configSchema, mqttSchema } from '../../config/schema.js';
 import { startMosquitto } from '../../test/helpers/mosquitto.js';
 import { tempDir, testKeys } from '../../test/helpers/chain.js';
+import { startupSection } from './startup.js';
 
 const N_INGEST = Number(process.env.BENCH_INGEST ?? 20_000);
 const N_DRAIN = Number(process.env.BENCH_DRAIN ?? 100_000);
@@ -195,6 +197,7 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 async function main(): Promise<void> {
   console.log(`gatewarden bench — ${new Date().toISOString()} — ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${mb(os.totalmem())} RAM, node ${process.version}, ${os.arch()}`);
   console.log(`         node flags: ${process.execArgv.join(' ') || '(none)'} (the systemd unit runs with --max-old-space-size=128)`);
+  for (const l of await startupSection()) console.log(l);
   // Warm-up so JIT and page cache affect both sides alike.
   rawSignInsert(2000);
   await agentIngest(2000);
