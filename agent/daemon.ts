@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { LoadedConfig } from '../config/loader.js';
+import { supervisedInstances, type LoadedConfig } from '../config/loader.js';
 import type { Chain, ChainHead } from './chain/chain.js';
 import { loadOrCreateKeys, type GatewayKeys } from './chain/keys.js';
 import { createClockSyncProbe } from './clock-sync.js';
@@ -21,7 +21,7 @@ import { DeviceStatePublisher } from './device-state.js';
 import type { SpoolWriteHealth } from './metrics.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
-import { Netwatch } from './anomaly/index.js';
+import { NETWATCH_INSTANCE_ID, NetwatchDriver, unstartedNetwatch, type NetwatchView } from '../drivers/netwatch/driver.js';
 import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
@@ -40,6 +40,18 @@ export interface DaemonOptions {
 
 export { spoolPathOf };
 
+/** What a reload did: applied (`needRestart` lists sections that wait for a restart) or rejected with the reason. */
+export interface ReloadOutcome {
+  at: string;
+  ok: boolean;
+  /** The file re-read: the one the daemon was started with. */
+  config: string;
+  /** Rejected: the config error, every problem with its path. */
+  reason?: string;
+  needRestart?: string[];
+  changes?: { started: string[]; stopped: string[]; restarted: string[] };
+}
+
 export class Daemon {
   private keys!: GatewayKeys;
   private spool!: Spool;
@@ -50,7 +62,6 @@ export class Daemon {
   supervisor!: Supervisor;
   private devices!: DeviceStatePublisher;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private netwatch: Netwatch | null = null;
   private correlator: { stop(): void } | null = null;
   private readonly started = new Date();
   private stopping: Promise<void> | null = null;
@@ -61,6 +72,10 @@ export class Daemon {
   private endpoints: FieldEndpoints | null = null;
   /** Exclusive lock on the state directory (agent/state-lock.ts), held until stop. */
   private stateLock: StateLock | null = null;
+  /** Serialises reloads (SIGHUP and the control socket may ask at once). */
+  private reloading: Promise<void> = Promise.resolve();
+  /** Outcome of the last reload, for `status`; null until one was asked for. */
+  private lastReload: ReloadOutcome | null = null;
 
   constructor(private readonly o: DaemonOptions) {
     this.loaded = o.loaded;
@@ -161,17 +176,9 @@ export class Daemon {
     });
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
     attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }) });
-    await this.supervisor.startAll(drivers);
+    // netwatch runs under the supervisor like any driver (drivers/netwatch/): retried, reconciled on SIGHUP.
+    await this.supervisor.startAll(supervisedInstances(this.loaded));
     this.devices.start();
-    if (c.netwatch.enabled) {
-      this.netwatch = new Netwatch({ config: c.netwatch, stateDir: c.stateDir, emit: (o) => this.pipeline.ingest('netwatch', o), log: log.child({ part: 'netwatch' }), clock: this.clock });
-      try {
-        await this.netwatch.start();
-      } catch (err) {
-        log.error({ err }, 'netwatch failed to start; LAN anomaly checks are off');
-        this.netwatch = null;
-      }
-    }
     this.endpoints = await startFieldEndpoints({ daemon: this, config: c, source: this.loaded.source, log });
 
     const pruneEvery = 10 * 60_000;
@@ -184,7 +191,10 @@ export class Daemon {
       }
     }, pruneEvery);
     this.pruneTimer.unref();
-    log.info({ site: c.site, gw: c.gateway, kid: this.keys.kid, epoch: this.chain.head.epoch, seq: this.chain.head.seq, drivers: drivers.length }, 'gatewarden running');
+    // The committed head (what health and status show), never the in-memory one: the
+    // start records may still wait for their commit, and a seq only sealed can be re-issued.
+    const committed = this.committedHead();
+    log.info({ site: c.site, gw: c.gateway, kid: this.keys.kid, epoch: committed.epoch || this.chain.head.epoch, seq: committed.seq, hash: committed.hash, sealedSeq: this.chain.head.seq, drivers: drivers.length }, 'gatewarden running');
   }
 
   private epochReason(info: SpoolOpenInfo, head: ChainHead | null, storedKid: string | undefined): string | null {
@@ -244,7 +254,7 @@ export class Daemon {
         write: this.spoolWriteHealth(),
       },
       pipeline: { ...this.pipeline.counters },
-      drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors, rejected: d.rejected })) : [],
+      drivers: this.supervisor ? this.supervisor.status().map((d) => ({ id: d.id, kind: d.kind, state: d.state, errors: d.errors, rejected: d.rejected, refused: d.refused })) : [],
     };
   }
 
@@ -253,9 +263,25 @@ export class Daemon {
     return this.spool.stats();
   }
 
-  /** netwatch's own checks for `gatewarden diag` (the control socket's `diag`); none when it is off. */
+  /**
+   * netwatch's checks for `gatewarden diag` beyond the supervisor's: while it is not running
+   * (backoff after a failure), an unstarted netwatch's checks in this process's /proc view;
+   * none when it runs (the supervisor's diagnose has them) or is off.
+   */
   async netwatchDiagnose(): Promise<DiagnosticResult[]> {
-    return this.netwatch ? this.netwatch.diagnose() : [];
+    const c = this.loaded.config;
+    if (!c.netwatch.enabled || this.supervisor.runningDriver(NETWATCH_INSTANCE_ID)) return [];
+    return unstartedNetwatch(c.netwatch, c.stateDir).diagnose();
+  }
+
+  /** status().netwatch: the running driver's view; not running (backoff, failed) is blind. */
+  private netwatchView(): NetwatchView | null {
+    if (!this.loaded.config.netwatch.enabled) return null;
+    const d = this.supervisor.runningDriver(NETWATCH_INSTANCE_ID);
+    if (d instanceof NetwatchDriver) return d.view();
+    const st = this.supervisor.status().find((s) => s.id === NETWATCH_INSTANCE_ID);
+    const why = st ? `${st.state} after ${st.attempts} attempt(s)${st.lastError ? `: ${st.lastError}` : ''}` : 'not started';
+    return { baselineLearned: false, blind: true, detail: `netwatch is not running (${why})` };
   }
 
   clockSyncState(): ClockSync {
@@ -263,36 +289,51 @@ export class Daemon {
   }
 
   status(): Record<string, unknown> {
-    const nw = this.netwatch;
+    const nw = this.netwatchView();
     return {
       ...this.healthSnapshot(),
       forwarder: this.forwarder.status(),
-      devices: [...this.supervisor.health(), ...(nw ? nw.health().map((h) => ({ ...h, instance: 'netwatch', kind: 'netwatch' })) : [])],
-      ...(nw
-        ? { netwatch: nw.view() }
-        : {}),
+      devices: this.supervisor.health(),
+      lastReload: this.lastReload,
+      ...(nw ? { netwatch: nw } : {}),
     };
   }
 
-  /** SIGHUP: re-read the config; apply what can change at run time (log level, drivers). */
-  async reload(): Promise<void> {
-    if (!this.o.reloadConfig) return;
+  /**
+   * SIGHUP and `gatewarden reload` (control socket): re-read the config; apply what can
+   * change at run time (log level, drivers). Reloads run one at a time; the outcome is
+   * returned and kept for `status` (lastReload).
+   */
+  reload(): Promise<ReloadOutcome> {
+    const run = this.reloading.then(() => this.doReload());
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async doReload(): Promise<ReloadOutcome> {
+    const at = new Date(this.clock.now()).toISOString();
+    const config = this.loaded.source;
+    if (!this.o.reloadConfig) return (this.lastReload = { at, ok: false, config, reason: 'this process cannot reload its config (no config file)' });
     let next: LoadedConfig;
     try {
       next = await this.o.reloadConfig();
     } catch (e) {
       this.o.log.error({ err: e }, 'reload rejected: config invalid; keeping the running config');
       this.pipeline.system('system.config.rejected', 'warning', { error: (e as Error).message.slice(0, 2000) });
-      return;
+      return (this.lastReload = { at, ok: false, config, reason: (e as Error).message });
     }
     const cur = this.loaded.config;
     const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain'] as const;
     const needRestart = fixed.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next.config[k]));
     this.o.log.level = next.config.log.level;
-    const changes = await this.supervisor.reconcile(next.drivers);
+    const changes = await this.supervisor.reconcile(supervisedInstances(next));
     this.loaded = { ...next, config: { ...next.config, ...Object.fromEntries(fixed.map((k) => [k, cur[k]])) } };
     this.pipeline.system('system.config.reloaded', 'notice', { ...changes, needRestart: [...needRestart] });
     this.o.log.info({ ...changes, needRestart }, needRestart.length ? 'config reloaded; some sections need a restart' : 'config reloaded');
+    return (this.lastReload = { at, ok: true, config, needRestart: [...needRestart], changes });
   }
 
   /** Graceful stop: drivers → final events → flush → disconnect. Idempotent. */
@@ -308,7 +349,6 @@ export class Daemon {
     clearInterval(this.pruneTimer);
     await this.endpoints?.stop();
     this.devices?.stop();
-    await this.netwatch?.stop();
     await this.supervisor?.stopAll();
     this.correlator?.stop();
     if (this.pipeline) {

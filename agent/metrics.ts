@@ -46,7 +46,7 @@ export interface MetricsSnapshot {
   mqtt: { connected: boolean; reconnects: number };
   devices: DeviceMetric[];
   driverErrors: Array<{ driver: string; instance: string; errors: number }>;
-  /** Observations the pipeline refused, per driver instance and event type (the driver was told). */
+  /** Observations the pipeline rejected as contract breaches, per driver instance and event type (refusals for a full backlog are in `write.refused`). */
   observationsRejected?: Array<{ driver: string; instance: string; type: string; count: number }>;
   clockSync: 'ntp' | 'rtc' | 'none';
 }
@@ -100,7 +100,7 @@ export function renderMetrics(s: MetricsSnapshot, proc = processFigures()): stri
   e.metric('gatewarden_device_online', 'gauge', '1 when the device is online.', s.devices.map((d) => [{ driver: d.driver, instance: d.instance, device: d.device }, d.online ? 1 : 0]));
   e.metric('gatewarden_device_errors_total', 'counter', 'Protocol errors per device (CRC, timeouts, NAKs …).', s.devices.map((d) => [{ driver: d.driver, instance: d.instance, device: d.device }, d.errors]));
   e.metric('gatewarden_driver_errors_total', 'counter', 'Errors reported by each driver instance.', s.driverErrors.map((d) => [{ driver: d.driver, instance: d.instance }, d.errors]));
-  e.metric('gatewarden_observations_rejected_total', 'counter', 'Observations refused by the pipeline, per driver instance and event type (not in the chain; the driver was told).', (s.observationsRejected ?? []).map((r) => [{ driver: r.driver, instance: r.instance, type: r.type }, r.count]));
+  e.metric('gatewarden_observations_rejected_total', 'counter', 'Observations the pipeline rejected as contract breaches (a driver fault), per driver instance and event type (not in the chain; the driver was told). Refusals for a full backlog are gatewarden_observations_refused_total.', (s.observationsRejected ?? []).map((r) => [{ driver: r.driver, instance: r.instance, type: r.type }, r.count]));
   e.metric('gatewarden_clock_sync', 'gauge', 'Clock source of event timestamps (1 for the current one).', (['ntp', 'rtc', 'none'] as const).map((k) => [{ source: k }, s.clockSync === k ? 1 : 0]));
   g('process_resident_memory_bytes', 'Resident memory size in bytes.', proc.rss);
   c('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', proc.cpuSeconds);

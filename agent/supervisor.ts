@@ -17,6 +17,7 @@ import {
 import { fullJitterDelay } from './backoff.js';
 import type { Clock } from './clock.js';
 import { errorKey, LogThrottle } from './log-throttle.js';
+import { ObservationRefusedError } from './admission.js';
 
 export type InstanceState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
 
@@ -27,8 +28,18 @@ export interface InstanceStatus {
   attempts: number;
   errors: number;
   droppedAfterStop: number;
-  /** Observations the pipeline refused, by event type (the driver was told: ctx.emit returned false). */
+  /**
+   * Observations the pipeline rejected as contract breaches (bad type, severity, data), by
+   * event type: a driver fault, so each also counts in `errors`. The driver was told
+   * (ctx.emit returned false).
+   */
   rejected: Record<string, number>;
+  /**
+   * Observations the pipeline refused because the spool could not write and its backlog
+   * was full (agent/admission.ts), by event type: not a driver fault, never in `errors`.
+   * The driver was told; the signed system.spool.write_failed declares them (per kind).
+   */
+  refused: Record<string, number>;
   lastError: string | null;
 }
 
@@ -53,6 +64,10 @@ interface Instance {
   status: InstanceStatus;
   timer?: NodeJS.Timeout;
   stopped: boolean;
+  /** Wall ms the current driver reached running (for ctx.fail's backoff). */
+  runningSince?: number;
+  /** Run-time failures in a row; a run of at least maxMs before failing resets it. */
+  failStreak: number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -84,7 +99,8 @@ export class Supervisor {
       driver: null,
       abort: new AbortController(),
       stopped: false,
-      status: { id: cfg.id, kind: cfg.kind, state: 'starting', attempts: 0, errors: 0, droppedAfterStop: 0, rejected: {}, lastError: null },
+      failStreak: 0,
+      status: { id: cfg.id, kind: cfg.kind, state: 'starting', attempts: 0, errors: 0, droppedAfterStop: 0, rejected: {}, refused: {}, lastError: null },
     };
     this.instances.set(cfg.id, inst);
     await this.attempt(inst);
@@ -99,6 +115,8 @@ export class Supervisor {
     try {
       const manifest = await loadManifest(cfg.kind);
       inst.abort = new AbortController();
+      // Identity of this attempt's driver: a late ctx.fail from an older one is ignored.
+      let self: Driver | null = null;
       const driver = manifest.create(cfg.config, {
         emit: (obs) => {
           if (inst.stopped || status.state === 'stopped') {
@@ -109,8 +127,14 @@ export class Supervisor {
             this.o.emit(cfg.kind, obs);
             return true;
           } catch (e) {
-            status.errors += 1;
             const k = typeof obs.type === 'string' && obs.type !== '__proto__' ? obs.type.slice(0, 64) : '(invalid type)';
+            if (e instanceof ObservationRefusedError) {
+              // The spool cannot write: the writer logs that loudly; here it is a count, not a driver error.
+              status.refused[k] = (status.refused[k] ?? 0) + 1;
+              this.quiet.log(log, 'warn', `refused ${cfg.id}`, { type: obs.type, backlog: e.backlog, limit: e.limit }, 'observation refused: the spool cannot write and its backlog is full');
+              return false;
+            }
+            status.errors += 1;
             status.rejected[k] = (status.rejected[k] ?? 0) + 1;
             status.lastError = (e as Error).message;
             this.quiet.log(log, 'error', errorKey(`rejected ${cfg.id} ${obs.type}`, e), { err: e, type: obs.type }, 'observation rejected by the pipeline');
@@ -122,11 +146,13 @@ export class Supervisor {
           status.lastError = device ? `${device}: ${err.message}` : err.message;
           this.quiet.log(log, 'warn', errorKey(`error ${cfg.id} ${device ?? ''}`, err), { err, device }, 'driver error');
         },
+        fail: (err) => void this.failed(inst, self, err),
         log,
         clock: this.o.clock,
         signal: inst.abort.signal,
         stateDir: this.o.stateDir,
       });
+      self = driver;
       inst.driver = driver;
       await withTimeout(driver.start(), this.o.startTimeoutMs ?? 30_000, `${cfg.kind} "${cfg.id}" start`);
       if (inst.stopped) {
@@ -135,6 +161,7 @@ export class Supervisor {
       }
       status.state = 'running';
       status.lastError = null;
+      inst.runningSince = this.o.clock.now();
       this.quiet.resolvedPrefix(`start ${cfg.id}: `);
       log.info({ attempts: status.attempts }, 'driver started');
     } catch (e) {
@@ -156,6 +183,36 @@ export class Supervisor {
       inst.timer = setTimeout(() => void this.attempt(inst), delay);
       inst.timer.unref?.();
     }
+  }
+
+  /**
+   * ctx.fail: a running driver that cannot go on is stopped and started afresh after a
+   * full-jitter backoff, as for a failed start (docs/drivers.md).
+   */
+  private async failed(inst: Instance, driver: Driver | null, err: Error): Promise<void> {
+    if (inst.stopped || !driver || inst.driver !== driver || inst.status.state !== 'running') return;
+    const { status } = inst;
+    const log = this.o.log.child({ driver: inst.cfg.kind, instance: inst.cfg.id });
+    const { minMs, maxMs } = this.o.backoff ?? { minMs: 1000, maxMs: 60_000 };
+    const ranMs = this.o.clock.now() - (inst.runningSince ?? 0);
+    inst.failStreak = ranMs >= maxMs ? 1 : inst.failStreak + 1;
+    status.state = 'backoff';
+    status.errors += 1;
+    status.lastError = err.message;
+    inst.driver = null;
+    inst.abort.abort();
+    await withTimeout(driver.stop(), this.o.stopTimeoutMs ?? 5000, `${inst.cfg.kind} "${inst.cfg.id}" stop`).catch((e: unknown) => log.warn({ err: e }, 'driver stop failed'));
+    if (inst.stopped) return;
+    const delay = fullJitterDelay(inst.failStreak - 1, minMs, maxMs);
+    this.quiet.log(log, 'warn', errorKey(`start ${inst.cfg.id}`, err), { err, retryInMs: Math.round(delay) }, 'driver failed while running; restarting');
+    inst.timer = setTimeout(() => void this.attempt(inst), delay);
+    inst.timer.unref?.();
+  }
+
+  /** The running driver of instance `id` (null while starting, in backoff or failed). */
+  runningDriver(id: string): Driver | null {
+    const inst = this.instances.get(id);
+    return inst && inst.status.state === 'running' ? inst.driver : null;
   }
 
   async remove(id: string): Promise<void> {

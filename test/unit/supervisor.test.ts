@@ -59,3 +59,33 @@ test('a driver whose start keeps failing (missing serial port) is retried with b
   await s.stopAll();
   assert.equal(s.status().length, 0);
 });
+
+test('refusals (spool backlog full) are counted as refused, not as driver errors; contract breaches as rejected and errors', async () => {
+  const { ObservationRefusedError } = await import('../../agent/admission.js');
+  let n = 0;
+  const s = new Supervisor({
+    log,
+    clock: systemClock,
+    // The pipeline as the daemon wires it: every fifth emit a contract breach, every other one refused for lack of room.
+    emit: (driver, o) => {
+      n += 1;
+      if (n % 5 === 0) throw new Error(`observation.type "${o.type}" breaks the contract`);
+      if (n % 2 === 0) throw new ObservationRefusedError(driver, o.type, 10, 10);
+    },
+    backoff: { minMs: 20, maxMs: 80 },
+    startTimeoutMs: 2000,
+    stateDir: tempDir(),
+  });
+  await s.add({ kind: 'synthetic', index: 0, id: 'gen', config: { id: 'gen', intervalMs: 1, type: 'sensor.reading', severity: 'info', count: 40, padBytes: 0 } });
+  await waitFor(() => n >= 40, 'forty emits', 5000);
+  const [st] = s.status();
+  const upTo40 = Array.from({ length: 40 }, (_, i) => i + 1);
+  const rejected = upTo40.filter((k) => k % 5 === 0).length;
+  const refused = upTo40.filter((k) => k % 5 !== 0 && k % 2 === 0).length;
+  assert.deepEqual(st.refused, { 'sensor.reading': refused });
+  assert.deepEqual(st.rejected, { 'sensor.reading': rejected });
+  assert.equal(st.errors, rejected, 'only contract breaches are driver errors');
+  assert.match(st.lastError ?? '', /breaks the contract/);
+  assert.equal(st.state, 'running');
+  await s.stopAll();
+});
