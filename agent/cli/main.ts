@@ -19,6 +19,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string; load: () =
   { name: 'verify', summary: 'verify signed event chains (JSONL of {body, sig}, one per line); exit 0 only if clean', load: async () => (await import('./verify.js')).registerVerify },
   { name: 'diag', summary: 'check config, key, clock, disk, spool, broker and every device; exit 0 ok / 1 warnings / 2 failures', load: async () => (await import('./diag.js')).registerDiag },
   { name: 'status', summary: "the running daemon's status, over the control socket", load: async () => (await import('./status.js')).registerStatus },
+  { name: 'reload', summary: 'ask the running daemon to re-read its config; exit 1 with the reason when rejected', load: async () => (await import('./reload.js')).registerReload },
   { name: 'init', summary: 'write a commented config, create the signing key, print the enrolment string', load: async () => (await import('./init.js')).registerInit },
   { name: 'discover', summary: 'find serial ports, Modbus units, cameras and OSDP readers; print or --write a config snippet', load: async () => (await import('./discover.js')).registerDiscover },
   { name: 'support-bundle', summary: 'write a tar.gz for support: diag, redacted config, recent logs, spool stats, versions (no keys, no passwords)', load: async () => (await import('./support-bundle.js')).registerSupportBundle },

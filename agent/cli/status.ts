@@ -1,9 +1,9 @@
 // `gatewarden status [--json]`: the running daemon's view over the control socket
 // (head, spool, broker connection, drivers). Exit 1 when the daemon is not running.
 import type { Command } from 'commander';
-import { ConfigError, loadConfigFile } from '../../config/loader.js';
-import { controlRequest, controlSocketPath, ControlUnavailableError } from '../control/client.js';
-import { DEFAULT_CONFIG } from './run.js';
+import { controlRequest, ControlUnavailableError } from '../control/client.js';
+import { resolveControlSocket } from './socket-path.js';
+import { DEFAULT_CONFIG } from './defaults.js';
 
 interface StatusView {
   version?: string;
@@ -15,6 +15,8 @@ interface StatusView {
   drivers?: Array<{ id: string; kind: string; state: string; errors: number }>;
   devices?: Array<{ device: string; state: string; kind: string }>;
   netwatch?: { baselineLearned?: boolean; blind?: boolean; detail?: string };
+  config?: string;
+  lastReload?: { at: string; ok: boolean; reason?: string; needRestart?: string[] } | null;
 }
 
 export function renderStatus(s: StatusView): string {
@@ -29,6 +31,12 @@ export function renderStatus(s: StatusView): string {
   // A blind netwatch (no /proc/net) has learned nothing: never "baseline learned".
   const nw = s.netwatch;
   if (nw) l.push(`  netwatch ${nw.blind ? 'BLIND' : nw.baselineLearned ? 'baseline learned' : 'learning'}${nw.detail ? ` (${nw.detail})` : ''}`);
+  const r = s.lastReload;
+  if (r !== undefined) {
+    l.push(
+      `  reload   ${r === null ? 'none since start' : r.ok ? `applied at ${r.at}${r.needRestart?.length ? ` (restart needed for ${r.needRestart.join(', ')})` : ''}` : `REJECTED at ${r.at}: ${(r.reason ?? '').split('\n').join('; ')}`}`,
+    );
+  }
   return l.join('\n');
 }
 
@@ -40,21 +48,15 @@ export function registerStatus(program: Command): void {
     .option('--socket <path>', 'control socket (default: from the config)')
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; socket?: string; json?: boolean }) => {
-      let sock = o.socket;
-      if (!sock) {
-        try {
-          sock = controlSocketPath((await loadConfigFile(o.config)).config);
-        } catch (e) {
-          if (!(e instanceof ConfigError)) throw e;
-          console.error(e.message);
-          process.exitCode = 1;
-          return;
-        }
-      }
+      const { socket: sock, configError } = await resolveControlSocket(o);
+      // The running daemon may have rejected this file at a reload: still ask it, and say so.
+      if (configError) console.error(`note: ${configError.source} does not load (${configError.problems.length} problem(s); gatewarden config check says which); asking the control socket ${sock}`);
       try {
         const s = await controlRequest<StatusView>(sock, 'status', 10_000);
-        console.log(o.json ? JSON.stringify(s, null, 2) : renderStatus(s));
+        console.log(o.json ? JSON.stringify({ running: true, ...s }, null, 2) : renderStatus(s));
       } catch (e) {
+        // --json always prints one document: a stopped daemon is an answer, not a crash.
+        if (o.json) console.log(JSON.stringify({ running: false, controlSocket: sock, reason: (e as Error).message }, null, 2));
         console.error(`gatewarden: ${(e as Error).message}`);
         if (e instanceof ControlUnavailableError) console.error('  fix: systemctl start gatewarden (journalctl -u gatewarden says why it stopped)');
         process.exitCode = 1;

@@ -8,7 +8,7 @@ import type { ClockSync } from '../events/types.js';
 import type { ForwarderStatus } from '../forward/forwarder-types.js';
 import type { SpoolStats } from '../spool/types.js';
 import type { Supervisor } from '../supervisor.js';
-import type { DiagnosticResult } from '../../drivers/types.js';
+import { deviceOnline, type DiagnosticResult } from '../../drivers/types.js';
 import { VERSION } from '../version.js';
 import { errorCount, MetricsServer, type MetricsSnapshot, type SpoolWriteHealth } from '../metrics.js';
 import { controlSocketPath } from './client.js';
@@ -21,11 +21,13 @@ export interface DaemonView {
   spoolStats(): SpoolStats;
   clockSyncState(): ClockSync;
   supervisor: Pick<Supervisor, 'diagnose' | 'status' | 'health'>;
-  /** netwatch's checks (agent/anomaly), reported as instance/kind `netwatch`. */
+  /** netwatch's checks while it is not running (drivers/netwatch/), reported as instance/kind `netwatch`. */
   netwatchDiagnose?(): Promise<DiagnosticResult[]>;
   forwarder: { status(): ForwarderStatus };
   /** Committed state only: what the spool writer committed, and how it is doing. */
   spoolWriteHealth(): SpoolWriteHealth;
+  /** Re-read the config as SIGHUP does; resolves with the outcome (agent/daemon.ts ReloadOutcome). */
+  reload(): Promise<unknown>;
 }
 
 export interface FieldEndpoints {
@@ -49,7 +51,7 @@ export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
     committedHead: spool.head ? { epoch: spool.head.epoch, seq: spool.head.seq } : null,
     write,
     mqtt: { connected: f.connected, reconnects: f.reconnects },
-    devices: d.supervisor.health().map((h) => ({ driver: h.kind, instance: h.instance, device: h.device, online: h.state === 'online', errors: errorCount(h.counters) })),
+    devices: d.supervisor.health().map((h) => ({ driver: h.kind, instance: h.instance, device: h.device, online: deviceOnline(h.state), errors: errorCount(h.counters) })),
     driverErrors: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, errors: s.errors })),
     observationsRejected: d.supervisor.status().flatMap((s) => Object.entries(s.rejected ?? {}).map(([type, count]) => ({ driver: s.kind, instance: s.id, type, count }))),
     clockSync: d.clockSyncState(),
@@ -68,6 +70,7 @@ export async function startFieldEndpoints(o: { daemon: DaemonView; config: Confi
       status: () => ({ ...d.status(), version: VERSION, config: o.source, identity: processIdentity(), controlSocket: path, metricsPort }),
       health: () => d.healthSnapshot(),
       'spool-stats': () => d.spoolStats(),
+      reload: () => d.reload(),
       diag: async () => ({
         identity: processIdentity(),
         instances: d.supervisor.status(),

@@ -2,9 +2,11 @@
 // One request per line `{"id":1,"method":"status"}`, one response line per request
 // `{"id":1,"ok":true,"result":{…}}` or `{"id":1,"ok":false,"error":"…"}`. Access control
 // is the socket file's mode (0660, group gatewarden): whoever can connect may read
-// status and run diagnostics; there is deliberately no method that changes state.
+// status and run diagnostics. The one method that acts, `reload`, does what SIGHUP does
+// (re-read the config file the daemon was started with) and answers with the outcome;
+// nothing else changes state, and no request carries config or paths.
 
-export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health'] as const;
+export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health', 'reload'] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 
 export interface ControlRequest {

@@ -18,6 +18,7 @@ const handlers = {
   diag: async () => {
     throw new Error('boom');
   },
+  reload: async () => ({ ok: true }),
 };
 
 test('control socket: requests, errors, permissions, stale file, second server', { timeout: 60_000 }, async (t) => {
