@@ -21,7 +21,7 @@ import { DeviceStatePublisher } from './device-state.js';
 import type { SpoolWriteHealth } from './metrics.js';
 import { VERSION } from './version.js';
 import { attachCommands } from './commands/index.js';
-import { NETWATCH_INSTANCE_ID, NetwatchDriver, unstartedNetwatch, type NetwatchView } from '../drivers/netwatch/driver.js';
+import { diagnoseNetwatch, NETWATCH_INSTANCE_ID, NetwatchDriver, unstartedNetwatch, type NetwatchView } from '../drivers/netwatch/driver.js';
 import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
@@ -271,7 +271,7 @@ export class Daemon {
   async netwatchDiagnose(): Promise<DiagnosticResult[]> {
     const c = this.loaded.config;
     if (!c.netwatch.enabled || this.supervisor.runningDriver(NETWATCH_INSTANCE_ID)) return [];
-    return unstartedNetwatch(c.netwatch, c.stateDir).diagnose();
+    return diagnoseNetwatch(unstartedNetwatch(c.netwatch, c.stateDir));
   }
 
   /** status().netwatch: the running driver's view; not running (backoff, failed) is blind. */

@@ -9,6 +9,9 @@ import { configSchema, type Config } from './schema.js';
 import { secretPathsOf, shownValue, type SecretPath } from './secrets.js';
 import { knownKinds, loadManifest } from '../drivers/registry.js';
 
+/** The instance id and kind netwatch runs under (drivers/netwatch/). */
+const NETWATCH = 'netwatch';
+
 export interface DriverInstanceConfig {
   kind: string;
   index: number;
@@ -92,6 +95,10 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
     const seen = new Map<string, string>();
     for (const [kind, list] of Object.entries(rawDrivers as Record<string, unknown>)) {
       if (!Array.isArray(list)) continue; // reported by the top-level schema
+      if (kind === NETWATCH) {
+        problems.push(`drivers.${NETWATCH}: netwatch is configured in the top-level \`netwatch:\` section (docs/netwatch.md), not under drivers`);
+        continue;
+      }
       let manifest;
       try {
         manifest = await loadManifest(kind);
@@ -111,6 +118,10 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
           return;
         }
         const where = `drivers.${kind}[${index}]`;
+        if (id === NETWATCH) {
+          problems.push(`${where}.id: "${NETWATCH}" is reserved for the netwatch section's instance; choose another id`);
+          return;
+        }
         const prev = seen.get(id);
         if (prev) problems.push(`${where}.id: "${id}" is already used by ${prev}`);
         else seen.set(id, where);
@@ -122,6 +133,16 @@ export async function validateConfig(raw: unknown, source = '<inline>'): Promise
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
   return { config: parsed.data, drivers, source };
+}
+
+/**
+ * Every instance the supervisor runs: the `drivers:` lists, plus netwatch when the top-level
+ * `netwatch:` section enables it (docs/netwatch.md). One netwatch per gateway: it watches
+ * the network namespace the daemon runs in.
+ */
+export function supervisedInstances(loaded: Pick<LoadedConfig, 'config' | 'drivers'>): DriverInstanceConfig[] {
+  const nw = loaded.config.netwatch;
+  return nw.enabled ? [...loaded.drivers, { kind: NETWATCH, index: 0, id: NETWATCH, config: nw }] : loaded.drivers;
 }
 
 /** Parse YAML text; syntax errors name line and column. */

@@ -9,6 +9,7 @@ const registry: Record<string, Loader> = {
   osdp: async () => (await import('./osdp/index.js')).manifest as DriverManifest<unknown>,
   wiegand: async () => (await import('./wiegand/index.js')).manifest as DriverManifest<unknown>,
   onvif: async () => (await import('./onvif/index.js')).manifest as DriverManifest<unknown>,
+  netwatch: async () => (await import('./netwatch/index.js')).manifest as DriverManifest<unknown>,
   synthetic: async () => (await import('./synthetic/index.js')).manifest as DriverManifest<unknown>,
 };
 

@@ -17,6 +17,12 @@ export interface DriverContext {
   emit(observation: Observation): boolean | void;
   /** Report a non-fatal error (counted, logged, visible in health). */
   reportError(err: Error, device?: string): void;
+  /**
+   * The running driver cannot go on (its source vanished, not a lost connection: that is the
+   * link's job, docs/drivers.md): the supervisor stops it and starts a new one after a
+   * full-jitter backoff. Absent where nothing supervises (diag's brief instances).
+   */
+  fail?(err: Error): void;
   /** pino child bound to {driver, instance}. */
   log: Logger;
   clock: Clock;
@@ -30,7 +36,17 @@ export interface DriverContext {
   stateDir: string;
 }
 
+/**
+ * `degraded`: the device answers (it is online) but part of it does not work (a point with a
+ * standing exception, a secure channel not up). Online and degraded are separate facts:
+ * `deviceOnline()` is true for `online` and `degraded`.
+ */
 export type DeviceState = 'online' | 'offline' | 'degraded' | 'unknown';
+
+/** Whether a device in `state` answers at all (retained `dev/` topics, metrics). */
+export function deviceOnline(state: DeviceState): boolean {
+  return state === 'online' || state === 'degraded';
+}
 
 export interface DeviceHealth {
   device: string;

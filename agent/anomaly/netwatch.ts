@@ -26,6 +26,8 @@ export interface NetwatchOptions {
   emit(obs: Observation): void;
   log: Logger;
   clock: Clock;
+  /** After every poll: whether `<procRoot>/net/dev` was readable (the netwatch driver's liveness). */
+  onPolled?(procVisible: boolean): void;
 }
 
 export interface NetwatchBaseline {
@@ -158,6 +160,7 @@ export class Netwatch {
     this.dirty = true;
     this.publish(out);
     this.save(false);
+    if (this.running && this.procVisible !== null) this.o.onPolled?.(this.procVisible);
   }
 
   /** The scan verdict's device: the watched interface when there is exactly one, else 'gateway'. */
