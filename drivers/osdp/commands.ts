@@ -37,6 +37,8 @@ const textArgs = z.strictObject({
   column: z.number().int().min(1).max(255).default(1),
   /** 0 = permanent. */
   durationS: z.number().int().min(0).max(255).default(0),
+  /** Wrap at the end of the row (the display's own line length). */
+  wrap: z.boolean().default(false),
 });
 export const comsetArgs = z.strictObject({
   address: z.number().int().min(0).max(126),
@@ -78,8 +80,10 @@ export function buildCommand(name: OsdpCommandName, args: JsonObject, strikeOutp
     }
     case 'text': {
       const a = textArgs.parse(args);
-      // §6.13 command 1 = permanent text no wrap, 2 = temporary text no wrap.
-      return { type: 'TEXT', reader: 0, command: a.durationS ? 2 : 1, tempTime: a.durationS, row: a.row, column: a.column, text: a.text };
+      // §6.13 text command: 1 permanent no wrap, 2 permanent with wrap, 3 temporary no wrap,
+      // 4 temporary with wrap (temporary = for tempTime seconds, then the permanent text returns).
+      const command = a.durationS ? (a.wrap ? 4 : 3) : a.wrap ? 2 : 1;
+      return { type: 'TEXT', reader: 0, command, tempTime: a.durationS, row: a.row, column: a.column, text: a.text };
     }
     case 'comset': {
       const a = comsetArgs.parse(args);

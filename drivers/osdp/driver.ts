@@ -20,6 +20,7 @@ import { ComsetStore } from './cp/comset-store.js';
 import { KeyStore } from './cp/key-store.js';
 import { loadOrCreatePinKey } from './cp/pin-key.js';
 import { identityInfo, ReaderEvents } from './cp/reader-events.js';
+import { ReaderLog } from './cp/reader-log.js';
 import { ReaderSession } from './cp/reader.js';
 import { BusScheduler } from './cp/scheduler.js';
 
@@ -42,6 +43,7 @@ export class OsdpDriver implements Driver {
   /** Readers whose address/baud come from a persisted COMSET instead of the config. */
   private overrides: ActiveOverrides = new Map();
   private readonly comsets: ComsetStore;
+  private readerLog?: ReaderLog;
 
   constructor(
     private readonly cfg: OsdpConfig,
@@ -91,10 +93,11 @@ export class OsdpDriver implements Driver {
       if (!this.stopped) this.ctx.emit(o);
     };
     const pinKey = this.cfg.readers.some((rc) => rc.pinPolicy === 'hash') ? loadOrCreatePinKey(join(this.ctx.stateDir, 'osdp-pin.key')) : undefined;
+    const readerLog = (this.readerLog = new ReaderLog(this.ctx.log, this.cfg.id));
     this.readers = this.cfg.readers.map((rc) => {
       const o = this.overrides.get(rc.id);
       // Events before the first online (e.g. a failed handshake) name the address in use.
-      const events = new ReaderEvents(this.cfg.id, o ? { ...rc, address: o.address } : rc, formats, emit, this.ctx.clock, pinKey);
+      const events = new ReaderEvents(this.cfg.id, o ? { ...rc, address: o.address } : rc, formats, emit, this.ctx.clock, pinKey, readerLog);
       const session = new ReaderSession({ bus, busId: this.cfg.id, bus_cfg: this.cfg, cfg: rc, keyStore, events, clock: this.ctx.clock });
       if (o) session.address = o.address;
       return { session, events };
@@ -116,6 +119,7 @@ export class OsdpDriver implements Driver {
     await this.link?.stop();
     await this.scheduler?.stop();
     await this.port?.close().catch(() => undefined);
+    this.readerLog?.flush();
   }
 
   health(): DeviceHealth[] {
@@ -158,6 +162,9 @@ export class OsdpDriver implements Driver {
       res.push(
         online
           ? { check: 'reader answers', device: s.id, verdict: 'pass', detail: `address ${s.address} online` }
+          : s.state === 'secure-wait'
+            ? // It answers osdp_ID/osdp_CAP: the line is fine; the secure channel check below says why it is not online.
+              { check: 'reader answers', device: s.id, verdict: 'pass', detail: `address ${s.address} answers; waiting for the secure channel` }
           : {
               check: 'reader answers',
               device: s.id,
@@ -175,7 +182,7 @@ export class OsdpDriver implements Driver {
                 device: s.id,
                 verdict: 'fail',
                 detail: s.lastError ?? 'not established',
-                hint: 'check the SCBK matches the reader; a reader reset to factory keys needs install mode on purpose',
+                hint: secureChannelHint(s.lastScReason, s.state),
               },
         );
       }
@@ -215,7 +222,13 @@ export class OsdpDriver implements Driver {
       const msg = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ') : (err as Error).message;
       return { ok: false, detail: msg };
     }
-    if (cmd.type === 'TEXT' && !hasCapability(r.session, 8)) return { ok: false, detail: 'the reader does not report a text display (PDCAP function 8)' };
+    if (cmd.type === 'TEXT') {
+      // Refused before the wire (libosdp's PD NAKs it the same way): PDCAP function 6 is text output.
+      if (!r.session.capabilities) return { ok: false, detail: `reader "${r.session.id}" ${r.session.state}: its capabilities (osdp_PDCAP) are not known yet` };
+      if (!hasCapability(r.session, CAP_TEXT_OUTPUT)) {
+        throw new CommandUnsupportedError(`text: reader "${r.session.id}" reports no text display (osdp_PDCAP function 6, reader text output, absent or 0); nothing was sent`);
+      }
+    }
     if (cmd.type === 'COMSET') {
       // Two PDs on one address would garble each other's replies (§5: addresses are unique per line).
       const address = cmd.address;
@@ -275,8 +288,31 @@ export class OsdpDriver implements Driver {
   }
 }
 
+/** What to do about a failed secure channel, by the reason of the last failure. */
+function secureChannelHint(reason: string | undefined, state: string): string {
+  switch (reason) {
+    case 'reader-reset-to-scbk-d':
+      return 'the reader is back on the factory key SCBK-D (reset or replaced): check it on site; set install: true for this reader to re-key it on purpose, then turn install mode off';
+    case 'client-cryptogram-mismatch':
+      return 'wrong key: the reader holds neither the configured scbk (or key-store entry) nor the factory key; set the SCBK the reader was given, or reset the reader to factory defaults and use install mode';
+    case 'no-reply':
+      return 'the reader answers osdp_ID but not osdp_CHLNG: check it supports Secure Channel (PDCAP function 9), or set secureRequired: false for a plaintext reader';
+    case 'keyset-refused':
+      return 'the reader refused osdp_KEYSET: it must be in install mode (factory state) to accept a new key';
+    case 'mac-mismatch':
+    case 'nak-sc-conditions':
+      return 'the session broke (MAC or secure-channel conditions): it is re-established with backoff; if it repeats, check for a second controller or noise on the line';
+    default:
+      return state === 'offline' ? 'the reader does not answer: check power, wiring, the reader address and baud rate' : 'check the SCBK matches the reader; a reader reset to factory keys needs install mode on purpose';
+  }
+}
+
+/** OSDP v2.2 Table 25 (osdp_PDCAP): function 6 = reader text output (8 is check character support). */
+const CAP_TEXT_OUTPUT = 6;
+
+/** A capability the PD reports with a non-zero compliance level and at least one item. */
 function hasCapability(s: ReaderSession, fn: number): boolean {
-  return (s.capabilities ?? []).some((c) => c.function === fn && (c.compliance > 0 || c.items > 0));
+  return (s.capabilities ?? []).some((c) => c.function === fn && c.compliance > 0 && c.items > 0);
 }
 
 function portCheck(path: string, open: boolean): DiagnosticResult {

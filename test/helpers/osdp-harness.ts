@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { osdpConfigSchema, type OsdpConfig } from '../../drivers/osdp/config.js';
 import { OsdpDriver } from '../../drivers/osdp/driver.js';
 import { startPdBus, type OsdpPd, type PdBus, type PdOptions } from '../peers/osdp-pd.js';
@@ -20,12 +21,13 @@ export interface OsdpRig {
 }
 
 /** `readers` and bus options as in config (without id/port); the PDs as the peer sees them. */
-export async function startRig(cfg: Record<string, unknown>, pds: PdOptions[], opts: { stateDir?: string } = {}): Promise<OsdpRig> {
+export async function startRig(cfg: Record<string, unknown>, pds: PdOptions[], opts: { stateDir?: string; log?: Logger } = {}): Promise<OsdpRig> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'gw-osdp-'));
   const pty = await openPtyPair();
   let peer: (PdBus & { pd: OsdpPd }) | undefined;
   let driver: OsdpDriver | undefined;
   const c = collectingContext();
+  if (opts.log) c.ctx.log = opts.log;
   try {
     peer = await startPdBus(pty.b, pds);
     const config = osdpConfigSchema.parse({ id: 'bus1', port: pty.a, baud: 115200, keyStore: join(stateDir, 'osdp-keys.json'), ...cfg });

@@ -58,8 +58,9 @@ test('plaintext: online with identity, card read, LED/BUZ/OUT reach the PD, tamp
   assert.equal(peer.pd.commandsOf('BUZ')[0].count, 2);
   assert.deepEqual(peer.pd.commandsOf('OUT')[0].records[0], { output: 0, control: 5, timer: 30 });
   assert.equal(peer.pd.outputs[0], 1);
-  const text = await driver.command('text', { text: 'hello' });
-  assert.equal(text.ok, false, 'no text capability reported → refused before the wire');
+  // No text display in PDCAP (function 6): refused before the wire (osdp-text.test.ts has the rest).
+  await assert.rejects(driver.command('text', { text: 'hello' }), { name: 'CommandUnsupportedError' });
+  assert.equal(peer.pd.commandsOf('TEXT').length, 0);
   const bad = await driver.command('led', { color: 'purple-ish' });
   assert.equal(bad.ok, false);
   assert.match(bad.detail ?? '', /color/);

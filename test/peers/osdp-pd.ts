@@ -3,8 +3,13 @@
 // behaviour follows the spec on its own: its own framer (NAK on bad check characters
 // addressed to it), sequence checks (§5.6: 0 resets, a repeat gets the cached reply, a
 // skip gets NAK 0x04), NAK 0x03 for unknown commands and 0x02 for bad lengths, BUSY,
-// Secure Channel with its own key derivation (./osdp-pd-crypto.ts), SCBK-D install mode
-// and KEYSET, the libosdp SCS_15 status-reply quirk, COMSET. Several PDs can share a bus.
+// Secure Channel with its own key derivation (./osdp-pd-crypto.ts), COMSET. Key choice,
+// install mode and KEYSET follow libosdp's PD (drivers/osdp/README.md, "libosdp's
+// handshake"): a PD set up without an SCBK is in install mode and holds an all-zero key;
+// it uses SCBK-D only once a CHLNG asked for it (security block data 0), and from then on
+// until a KEYSET; a CHLNG asking for SCBK-D of a PD not in install mode is answered with its
+// own key. Replies with data in a session are SCS_18 (encrypted), without data SCS_16.
+// Several PDs can share a bus.
 // Run standalone (benchmarks): node --import tsx test/peers/osdp-pd.ts '<json PdBusSpec>'.
 import { randomBytes } from 'node:crypto';
 import { checksum8, crc16 } from '../../drivers/osdp/phy/crc.js';
@@ -19,17 +24,15 @@ import { PD_SCBK_D, pdClientCryptogram, pdDecrypt, pdEncrypt, pdInitialRmac, pdM
 
 export interface PdOptions {
   address: number;
-  /** The PD's SCBK; absent = no key (SC only in install mode). */
+  /** The PD's SCBK; absent = factory state: install mode with an all-zero key (as libosdp). */
   scbk?: Buffer;
-  /** Accept SCBK-D (key selector 0x00) — the factory/install state. */
+  /** Install mode with a key set too (libosdp OSDP_FLAG_INSTALL_MODE); implied when scbk is absent. */
   installMode?: boolean;
   /** NAK 0x06 every plaintext command except ID/CAP/CHLNG/SCRYPT (a PD that enforces SC). */
   enforceSecure?: boolean;
-  /** Answer LSTAT/ISTAT/OSTAT in a session with SCS_15 + clear data (libosdp 3.2). */
-  scs15Quirk?: boolean;
   inputs?: number;
   outputs?: number;
-  /** PDCAP function 8 (text output). */
+  /** A text display: PDCAP function 6 (reader text output); without it osdp_TEXT is NAKed 0x03. */
   text?: boolean;
   serial?: number;
   /** Answer osdp_COMSET with osdp_COM but keep the old address and baud (a PD that did not switch). */
@@ -64,6 +67,8 @@ export class OsdpPd {
   address: number;
   scbk?: Buffer;
   installMode: boolean;
+  /** libosdp PD_FLAG_SC_USE_SCBKD: set by a CHLNG asking for SCBK-D in install mode, cleared by KEYSET. */
+  useScbkD = false;
   silent = false;
   /** Speed of the last applied COMSET, recorded only: a pty has no line timing, and a speed change
    *  there (serialport: TCIOFLUSH) can discard the COM reply before socat has copied it. */
@@ -71,6 +76,10 @@ export class OsdpPd {
   /** Answer the next N commands with BUSY. */
   busyNext = 0;
   readonly received: ReceivedCommand[] = [];
+  /** Key selector (SCB data) of every osdp_CHLNG received: 1 = the PD's SCBK, 0 = SCBK-D. */
+  readonly challenges: number[] = [];
+  /** SCB type of the last secure reply per reply name (e.g. LSTATR → 0x18). */
+  readonly replyScs = new Map<string, number>();
   readonly counters: PdCounters = { commands: 0, crcErrors: 0, garbageBytes: 0, naks: 0, repeats: 0, handshakes: 0, macFailures: 0 };
   tamper = 0;
   power = 0;
@@ -85,7 +94,7 @@ export class OsdpPd {
   constructor(readonly opts: PdOptions) {
     this.address = opts.address;
     this.scbk = opts.scbk;
-    this.installMode = opts.installMode ?? false;
+    this.installMode = opts.installMode ?? opts.scbk === undefined;
     this.inputs = new Array<number>(opts.inputs ?? 4).fill(0);
     this.outputs = new Array<number>(opts.outputs ?? 2).fill(0);
     this.cuid = Buffer.from([0x69, 0x7a, 0x99, 0x00, ...Buffer.alloc(4, opts.address)]);
@@ -176,9 +185,11 @@ export class OsdpPd {
     }
     this.received.push({ cmd, secure });
     const r = this.answer(cmd, secure);
-    const out = this.reply(frame, r, secure, secure && this.opts.scs15Quirk && ['LSTATR', 'ISTATR', 'OSTATR'].includes(r.type) && cmd.type !== 'POLL');
+    const out = this.reply(frame, r, secure);
     // §6.14: switch after the COM reply (encoded above at the old address).
     if (cmd.type === 'COMSET' && !this.opts.ignoreComset) [this.address, this.baud] = [cmd.address, cmd.baud];
+    // libosdp commits a KEYSET after its ACK went out (in the session) and drops the session.
+    if (cmd.type === 'KEYSET' && r.type === 'ACK') this.session = undefined;
     return out;
   }
 
@@ -194,9 +205,14 @@ export class OsdpPd {
           capabilities: [
             { function: 1, compliance: 1, items: this.inputs.length },
             { function: 2, compliance: 1, items: this.outputs.length },
+            { function: 3, compliance: 1, items: 0 },
             { function: 4, compliance: 1, items: 1 },
             { function: 5, compliance: 1, items: 1 },
-            { function: 8, compliance: this.opts.text ? 1 : 0, items: this.opts.text ? 1 : 0 },
+            // Table 25: 6 = reader text output (compliance 1 = one row of 16 characters, items = displays).
+            ...(this.opts.text ? [{ function: 6, compliance: 1, items: 1 }] : []),
+            // libosdp's implicit capabilities: 8 check character support (1 = CRC-16),
+            // 9 communication security (1 = AES-128), 10 receive buffer size (LSB, MSB).
+            { function: 8, compliance: 1, items: 0 },
             { function: 9, compliance: 1, items: 0 },
             { function: 10, compliance: 0x00, items: 0x01 },
           ],
@@ -225,29 +241,38 @@ export class OsdpPd {
         if (!secure || cmd.keyType !== 1 || cmd.key.length !== 16) return { type: 'NAK', error: NakCode.SC_CONDITIONS, errorName: 'SC_CONDITIONS', detail: Buffer.alloc(0) };
         this.scbk = Buffer.from(cmd.key);
         this.installMode = false;
+        this.useScbkD = false;
         return { type: 'ACK' };
       default:
         return { type: 'NAK', error: NakCode.UNKNOWN_COMMAND, errorName: 'UNKNOWN_COMMAND', detail: Buffer.alloc(0) };
     }
   }
 
+  /**
+   * libosdp's key choice: SCBK-D only when in install mode and a CHLNG asked for it (SCB data
+   * 0) — sticky until KEYSET; otherwise the PD's own SCBK, all zeros when it was set up
+   * without one. A CHLNG is never refused for its key: the cryptogram tells.
+   */
   private onChallenge(frame: Frame): Buffer {
     const selector = frame.scb?.data[0];
-    const key = selector === 0x00 ? (this.installMode ? PD_SCBK_D : undefined) : this.scbk ?? (this.installMode ? PD_SCBK_D : undefined);
-    if (!key || frame.data.length !== 8) return this.nak(frame, NakCode.SC_CONDITIONS, true);
+    this.challenges.push(selector ?? -1);
+    if (frame.data.length !== 8) return this.nak(frame, NakCode.COMMAND_LENGTH, true);
+    if (this.installMode && selector === 0x00) this.useScbkD = true;
+    const key = this.useScbkD ? PD_SCBK_D : (this.scbk ?? Buffer.alloc(16));
     const rndA = Buffer.from(frame.data);
     const rndB = randomBytes(8);
     const keys = pdSessionKeys(key, rndA);
     this.session = { keys, rndA, rndB, established: false };
     const data = Buffer.concat([this.cuid, rndB, pdClientCryptogram(keys, rndA, rndB)]);
-    return encodeFrame({ address: this.address, reply: true, sqn: frame.sqn, useCrc: frame.useCrc, scb: { type: Scs.SCS_12, data: Buffer.from([selector ?? 1]) }, code: 0x76, data }, { mark: true });
+    return encodeFrame({ address: this.address, reply: true, sqn: frame.sqn, useCrc: frame.useCrc, scb: { type: Scs.SCS_12, data: Buffer.from([this.useScbkD ? 0 : 1]) }, code: 0x76, data }, { mark: true });
   }
 
   private onScrypt(frame: Frame): Buffer {
     const s = this.session;
     if (!s || s.established) return this.nak(frame, NakCode.SC_CONDITIONS, true);
     const want = pdServerCryptogram(s.keys, s.rndA, s.rndB);
-    if (!want.equals(frame.data)) return this.nak(frame, NakCode.SC_CONDITIONS, true);
+    // libosdp: a server cryptogram it cannot verify is answered NAK 0x05.
+    if (!want.equals(frame.data)) return this.nak(frame, NakCode.SC_UNSUPPORTED, true);
     s.rMac = pdInitialRmac(s.keys, want);
     s.established = true;
     this.counters.handshakes += 1;
@@ -261,13 +286,15 @@ export class OsdpPd {
     return encodeFrame({ address: this.address, reply: true, sqn: frame.sqn, useCrc: frame.useCrc, code, data }, { mark: true });
   }
 
-  private reply(cmd: Frame, r: OsdpReply, secure: boolean, quirk = false): Buffer {
+  private reply(cmd: Frame, r: OsdpReply, secure: boolean): Buffer {
     if (r.type === 'NAK') this.counters.naks += 1;
     const { code, data } = encodeReply(r);
     const base: Frame = { address: this.address, reply: true, sqn: cmd.sqn, useCrc: cmd.useCrc, code, data };
     const s = this.session;
     if (!secure || !s?.established || !s.cMac) return encodeFrame(base, { mark: true });
-    const type = quirk ? Scs.SCS_15 : data.length ? Scs.SCS_18 : Scs.SCS_16;
+    // libosdp pd_build_reply: a reply with data after its code is SCS_18, else SCS_16.
+    const type = data.length ? Scs.SCS_18 : Scs.SCS_16;
+    this.replyScs.set(r.type, type);
     const body = type === Scs.SCS_18 ? pdEncrypt(s.keys, s.cMac, data) : data;
     const f: Frame = { ...base, scb: { type, data: Buffer.alloc(0) }, data: body };
     const mac = pdMac(s.keys, s.cMac, macInput(f));

@@ -1,8 +1,10 @@
 // The CP's Secure Channel policy around the pure SecureSession (OSDP v2.2 Annex D):
 // which key to use (key store > configured SCBK > SCBK-D in install mode), the
-// CHLNG → CCRYPT → SCRYPT → RMAC_I exchange, install-mode re-keying with osdp_KEYSET, and
-// the check that tells "wrong key" from "reader fell back to SCBK-D" — the latter is a
-// security event and is never answered by silently re-keying the reader.
+// CHLNG → CCRYPT → SCRYPT → RMAC_I exchange, and the checks that tell "wrong key" from
+// "reader reset to factory key SCBK-D": a CCRYPT made with SCBK-D, or — as libosdp's own CP
+// does after a cryptogram mismatch — a second CHLNG that asks for SCBK-D (key selector 0)
+// and is answered with it (drivers/osdp/README.md, "libosdp's handshake"). A reset reader is
+// an alarm; it is re-keyed with osdp_KEYSET only when install mode is configured.
 import { randomBytes } from 'node:crypto';
 import { SecureChannelError } from '../errors.js';
 import { encodeFrame, type DecodedFrame, type Frame } from '../phy/frame.js';
@@ -80,6 +82,25 @@ export async function runHandshake(link: HandshakeLink, key: ResolvedKey, rnd: (
     throw new HandshakeFailure(err.kind, err.message);
   }
   return session;
+}
+
+/**
+ * Ask the reader for SCBK-D (CHLNG with key selector 0) and check its CCRYPT: true when it
+ * answers with SCBK-D, i.e. it is in factory/install state. Nothing further is sent (no
+ * SCRYPT): the reader stays without a session until the next CHLNG.
+ */
+export async function probeScbkD(link: HandshakeLink, rnd: (n: number) => Buffer = randomBytes): Promise<boolean> {
+  const session = new SecureSession({ useScbkD: true });
+  const rndA = rnd(8);
+  const ccrypt = await link.exchange((sqn) => encodeFrame(session.challenge({ address: link.address, sqn, rndA, useCrc: link.useCrc })));
+  if (!ccrypt) return false;
+  try {
+    session.onCcrypt(ccrypt, { sqn: link.sqn() });
+    return true;
+  } catch (err) {
+    if (err instanceof SecureChannelError) return false;
+    throw err;
+  }
 }
 
 /** True when the CCRYPT's client cryptogram was made with SCBK-D. */

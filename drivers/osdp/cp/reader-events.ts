@@ -10,6 +10,7 @@ import type { ReaderConfig } from '../config.js';
 import { fmtCardData, keypadData, rawCardData } from './card.js';
 import { DoorMonitor } from './door.js';
 import type { Clock } from '../../../agent/clock.js';
+import type { ReaderLog } from './reader-log.js';
 
 /** What ReaderEvents needs to know of the reader (kept narrow to avoid a cycle). */
 export interface ReaderView {
@@ -49,6 +50,8 @@ export class ReaderEvents {
     private readonly clock: Clock,
     /** The gateway's keypad PIN key; required when this reader's pinPolicy is `hash`. */
     private readonly pinKey?: Buffer,
+    /** Rate-limited log lines for online/offline, handshake failures and key installs. */
+    private readonly log?: ReaderLog,
   ) {
     this.view = { address: cfg.address };
     if (cfg.door) this.door = new DoorMonitor(cfg.door, (type, sev, data) => this.emit(type, sev, data));
@@ -65,21 +68,28 @@ export class ReaderEvents {
   online(r: ReaderView): void {
     this.view.address = r.address;
     this.emit('access.reader.online', 'notice', { ...identityInfo(r.identity), secure: r.secure, key: r.keySource, name: this.cfg.name ?? null });
+    this.log?.online(r, { secure: r.secure, key: r.keySource, ...identityInfo(r.identity) });
   }
 
   offline(r: ReaderView, reason: string): void {
     this.emit('access.reader.offline', 'warning', { reason, ...identityInfo(r.identity) });
+    this.log?.offline(r, reason);
     // Statuses are re-read on the next start-up; forget them so the baseline is fresh.
     this.tamper = this.power = undefined;
   }
 
-  secureChannelFailed(r: ReaderView, reason: string, detail: string, key: string): void {
-    const severity: Severity = reason === 'reader-reset-to-scbk-d' ? 'alarm' : 'warning';
-    this.emit('access.reader.secure_channel_failed', severity, { reason, detail, key, failures: r.counters.scFailures });
+  /** `rekey` (factory key found): whether install mode re-keys the reader now. */
+  secureChannelFailed(r: ReaderView, reason: string, detail: string, key: string, rekey?: boolean): void {
+    const alarm = reason === 'reader-reset-to-scbk-d';
+    const severity: Severity = alarm ? 'alarm' : 'warning';
+    this.emit('access.reader.secure_channel_failed', severity, { reason, detail, key, failures: r.counters.scFailures, ...(rekey !== undefined ? { rekey } : {}) });
+    this.log?.secureChannelFailed(r, reason, detail, key, alarm);
   }
 
-  keyInstalled(r: ReaderView): void {
-    this.emit('access.reader.key_installed', 'notice', { ...identityInfo(r.identity) });
+  /** `key`: where the installed SCBK is kept ('store' = random key in the key store, 'config'). */
+  keyInstalled(r: ReaderView, key: 'store' | 'config'): void {
+    this.emit('access.reader.key_installed', 'notice', { ...identityInfo(r.identity), key });
+    this.log?.keyInstalled(r, key);
   }
 
   /** Every decoded reply except NAK/BUSY, with the command it answered. */

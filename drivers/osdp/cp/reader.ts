@@ -13,7 +13,8 @@ import { NakCode, nakName } from '../proto/codes.js';
 import { decodeReply, type Capability, type OsdpReply, type PdIdentity } from '../proto/replies.js';
 import type { SecureSession } from '../sc/session.js';
 import type { OsdpBus } from './bus.js';
-import { HandshakeFailure, resolveKey, runHandshake, type ResolvedKey } from './handshake.js';
+import { SCBK_D } from '../sc/crypto.js';
+import { HandshakeFailure, probeScbkD, resolveKey, runHandshake, type HandshakeLink, type ResolvedKey } from './handshake.js';
 import type { KeyStore } from './key-store.js';
 import type { ReaderEvents } from './reader-events.js';
 import type { Clock } from '../../../agent/clock.js';
@@ -42,6 +43,7 @@ export class ReaderSession {
   readonly counters: Record<string, number> = {
     framesTx: 0, framesRx: 0, crcErrors: 0, lengthErrors: 0, timeouts: 0, retries: 0, naks: 0, busy: 0,
     sqnErrors: 0, decodeErrors: 0, scHandshakes: 0, scFailures: 0, macFailures: 0, keysets: 0, cardReads: 0, polls: 0,
+    factoryKeyDetected: 0,
   };
   state: ReaderState = 'unknown';
   address: number;
@@ -51,6 +53,8 @@ export class ReaderSession {
   /** Wall ms of the last card read (set by ReaderEvents). */
   lastCardAt?: number;
   lastError?: string;
+  /** Reason of the last Secure Channel failure (cleared when a session is established). */
+  lastScReason?: string;
   private lastValidMono = -Infinity;
   private sqn = 0;
   private session?: SecureSession;
@@ -198,48 +202,90 @@ export class ReaderSession {
     if (wasOnline) this.d.events.offline(this, reason);
   }
 
+  private get link(): HandshakeLink {
+    return { address: this.address, useCrc: this.d.bus_cfg.useCrc, sqn: () => this.sqn, exchange: (b) => this.exchange(b) };
+  }
+
   /** Secure Channel handshake (+ install-mode KEYSET). True when established. */
   private async handshake(): Promise<boolean> {
     const key = this.currentKey();
     this.key = key;
     if (!key) return false;
     try {
-      this.session = await runHandshake({ address: this.address, useCrc: this.d.bus_cfg.useCrc, sqn: () => this.sqn, exchange: (b) => this.exchange(b) }, key);
-      this.counters.scHandshakes += 1;
-      this.scBackoff = this.d.bus_cfg.scBackoffMs;
-      this.nextScAt = Infinity;
-      if (key.source === 'scbk-d') return await this.installKey();
-      return true;
+      this.session = await runHandshake(this.link, key);
     } catch (err) {
       if (!(err instanceof HandshakeFailure)) throw err;
+      // A key was expected: is the reader back on the factory key? (libosdp answers SCBK-D only
+      // to a CHLNG that asks for it, so a mismatch is probed like libosdp's own CP does.)
+      if (key.source !== 'scbk-d' && (err.reason === 'reader-reset-to-scbk-d' || err.reason === 'client-cryptogram-mismatch')) {
+        if (err.reason === 'reader-reset-to-scbk-d' || (await probeScbkD(this.link))) return this.onFactoryKey(key);
+        this.scFailed(err.reason, 'the reader holds neither the configured key nor the factory key SCBK-D (wrong SCBK for this reader?)');
+        return false;
+      }
       this.scFailed(err.reason, err.message);
       return false;
     }
+    this.established();
+    if (key.source === 'scbk-d') return this.installKey(key);
+    return true;
   }
 
-  /** Install mode (Annex D): under SCBK-D, KEYSET a fresh random SCBK, store it, re-handshake. */
-  private async installKey(): Promise<boolean> {
-    const scbk = randomBytes(16);
+  private established(): void {
+    this.counters.scHandshakes += 1;
+    this.scBackoff = this.d.bus_cfg.scBackoffMs;
+    this.nextScAt = Infinity;
+    this.lastScReason = undefined;
+  }
+
+  /**
+   * The reader answers with SCBK-D while it should hold `expected`: it was reset to factory
+   * defaults or replaced. Always an alarm; re-keyed (osdp_KEYSET) only with install mode.
+   */
+  private async onFactoryKey(expected: ResolvedKey): Promise<boolean> {
+    this.counters.factoryKeyDetected += 1;
+    const install = this.d.cfg.install;
+    const msg = `the reader answers with the factory key SCBK-D instead of the ${expected.source === 'store' ? 'installed' : 'configured'} key: it was reset or replaced; ${install ? 'install mode is on: re-keying it (osdp_KEYSET)' : 'it is re-keyed only with install: true'}`;
+    this.scFailed('reader-reset-to-scbk-d', msg, install);
+    if (!install) return false;
+    try {
+      this.session = await runHandshake(this.link, { source: 'scbk-d', scbk: SCBK_D });
+    } catch (err) {
+      if (!(err instanceof HandshakeFailure)) throw err;
+      this.scFailed(err.reason, `SCBK-D session for re-keying: ${err.message}`);
+      return false;
+    }
+    this.established();
+    return this.installKey(expected);
+  }
+
+  /**
+   * Install mode (Annex D): under SCBK-D, KEYSET the SCBK and re-handshake with it. A
+   * configured SCBK is installed as it is; otherwise a fresh random key, kept in the key store.
+   */
+  private async installKey(expected: ResolvedKey): Promise<boolean> {
+    const fromConfig = expected.source === 'config';
+    const scbk = fromConfig ? expected.scbk : randomBytes(16);
     const r = await this.send({ type: 'KEYSET', keyType: 0x01, key: scbk });
     if (r?.type !== 'ACK') {
       this.scFailed('keyset-refused', `the reader did not accept osdp_KEYSET (${r ? r.type : 'no reply'})`);
       return false;
     }
-    this.d.keyStore.set(this.d.busId, this.id, scbk, this.session?.cuid);
+    if (!fromConfig) this.d.keyStore.set(this.d.busId, this.id, scbk, this.session?.cuid);
     this.counters.keysets += 1;
-    this.d.events.keyInstalled(this);
+    this.d.events.keyInstalled(this, fromConfig ? 'config' : 'store');
     this.session = undefined;
     return this.handshake();
   }
 
-  private scFailed(reason: string, message: string): void {
+  private scFailed(reason: string, message: string, rekey?: boolean): void {
     this.session = undefined;
     this.counters.scFailures += 1;
     this.lastError = `secure channel: ${message}`;
+    this.lastScReason = reason;
     this.nextScAt = this.d.clock.mono() + this.scBackoff;
     this.scBackoff = Math.min(this.scBackoff * 2, this.d.bus_cfg.scBackoffMaxMs);
     if (this.state === 'online' && this.secureRequired) this.state = 'secure-wait';
-    this.d.events.secureChannelFailed(this, reason, message, this.key?.source ?? 'none');
+    this.d.events.secureChannelFailed(this, reason, message, this.key?.source ?? 'none', rekey);
   }
 
   /**

@@ -47,7 +47,7 @@ export interface SecureSessionOptions {
 export interface SecureSessionCounters {
   handshakes: number;
   macFailures: number;
-  /** Replies accepted under the libosdp SCS_15 status-reply quirk. */
+  /** SCS_15 replies accepted (MAC verified) though replies should be SCS_16/18. */
   scs15Replies: number;
 }
 
@@ -166,9 +166,10 @@ export class SecureSession {
   }
 
   /**
-   * Verify and open a reply: SCS_16 (clear data) or SCS_18 (encrypted). libosdp 3.2 PDs
-   * answer LSTAT/ISTAT/OSTAT inside a session with SCS_15 (a CP→PD type) and clear data,
-   * MACed as a reply; it is accepted (MAC still verified) and counted as 'scs15-quirk'.
+   * Verify and open a reply: SCS_16 (clear data) or SCS_18 (encrypted) — libosdp answers
+   * every reply with data in a session, LSTATR/ISTATR/OSTATR included, as SCS_18. Tolerated:
+   * an SCS_15 reply (a CP→PD type, data in clear) whose MAC verifies, counted as
+   * 'scs15-quirk' (drivers/osdp/README.md; no known PD sends one).
    */
   unwrapReply(frame: Frame): UnwrappedFrame {
     const iv = this.chainIv(this.cMac, 'unwrapReply');
@@ -192,7 +193,7 @@ export class SecureSession {
     return { ...out.frame, protection: type === Scs.SCS_17 ? 'encrypted' : 'mac' };
   }
 
-  /** PD half: secure a reply (SCS_16/SCS_18; `scs15Quirk` reproduces libosdp's status replies). */
+  /** PD half: secure a reply (SCS_16/SCS_18; `scs15Quirk` builds the tolerated SCS_15 form for tests). */
   wrapReply(frame: Frame, opts: { mark?: boolean; scs15Quirk?: boolean } = {}): Buffer {
     const iv = this.chainIv(this.cMac, 'wrapReply');
     const type = opts.scs15Quirk ? Scs.SCS_15 : frame.data.length ? Scs.SCS_18 : Scs.SCS_16;
