@@ -4,6 +4,7 @@
 // this class decides what a result means.
 import type { JsonObject, Observation, Severity } from '../../agent/events/types.js';
 import type { DeviceHealth } from '../types.js';
+import { backoffDelay } from '../../agent/backoff.js';
 import { StateAlarm, ThresholdAlarm, Reporter, type AlarmTransition } from './alarms.js';
 import { applyScaling, decodeRegisters, registerWidth, type InvalidKind, type PointValue } from './codec.js';
 import type { ModbusPointConfig, ModbusUnitConfig } from './config.js';
@@ -55,6 +56,8 @@ export class UnitRuntime {
   /** Offline probing: next probe (mono ms) and the current backoff step. */
   nextProbeAt = 0;
   backoffMs = 0;
+  /** Probes in a row without an answer (the exponent of the probe backoff). */
+  private failedProbes = 0;
   private offlineSince: number | null = null;
 
   constructor(
@@ -103,6 +106,7 @@ export class UnitRuntime {
   answered(): void {
     this.lastSeen = this.env.now();
     this.backoffMs = 0;
+    this.failedProbes = 0;
     if (this.state === 'online') return;
     const downMs = this.offlineSince === null ? null : this.env.mono() - this.offlineSince;
     this.state = 'online';
@@ -115,7 +119,10 @@ export class UnitRuntime {
   /** No valid answer after the retries, or the line was lost. */
   noAnswer(reason: string, backoff: { minMs: number; maxMs: number }): void {
     this.lastError = reason;
-    this.backoffMs = this.backoffMs === 0 ? Math.max(backoff.minMs, this.cfg.pollIntervalMs) : Math.min(this.backoffMs * 2, backoff.maxMs);
+    // The one backoff (agent/backoff.ts, full jitter), floored at the unit's poll interval:
+    // silent units on one line do not probe in lockstep.
+    const floor = Math.max(backoff.minMs, this.cfg.pollIntervalMs);
+    this.backoffMs = backoffDelay(this.failedProbes++, { minMs: floor, maxMs: Math.max(floor, backoff.maxMs) });
     this.nextProbeAt = this.env.mono() + this.backoffMs;
     if (this.state === 'offline') return;
     this.state = 'offline';
@@ -127,6 +134,7 @@ export class UnitRuntime {
   lineLost(reason: string): void {
     if (this.state !== 'offline') this.noAnswer(reason, { minMs: 0, maxMs: 0 });
     this.backoffMs = 0;
+    this.failedProbes = 0;
     this.nextProbeAt = 0;
   }
 
