@@ -2,7 +2,8 @@
 # Installs the Debian test peers the suite talks to, when missing: mosquitto (MQTT broker),
 # socat (kernel pty pairs for serial tests), python3-pymodbus (Modbus slave), mbpoll
 # (independent Modbus client), openssl (test CA), iproute2 (network namespaces), systemd
-# (systemd-analyze verify/security on the unit file; nothing is started).
+# (systemd-analyze verify/security on the unit file; nothing is started), chrony (a private
+# chronyd for the clock-sync tests).
 set -euo pipefail
 need=()
 { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } && command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto)
@@ -15,6 +16,9 @@ command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# chrony: clock-sync tests run a private chronyd -x (never touches the system clock). Note: on
+# Debian the package replaces systemd-timesyncd as the machine's time daemon.
+{ command -v chronyd >/dev/null 2>&1 || [ -x /usr/sbin/chronyd ]; } && command -v chronyc >/dev/null 2>&1 || need+=(chrony)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test peers missing: ${need[*]} — install them (sudo apt-get install ${need[*]}) or run as root" >&2

@@ -1,12 +1,11 @@
 // Host-side checks of `gatewarden diag` that need no peer: signing key, clock, disk and
 // spool. Each returns DiagChecks; none throws for an expected failure.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { keyFilePath } from '../chain/keys.js';
-import { createClockSyncProbe } from '../clock-sync.js';
+import { detectClockSync, type ClockSyncSources } from '../clock-sync.js';
 import type { SpoolStats } from '../spool/types.js';
 import { openSpoolReadOnly } from '../spool/readonly.js';
 import { canAccess, describeIdentity, type Identity } from './perms.js';
@@ -44,38 +43,27 @@ export function checkKey(stateDir: string, who: Identity): DiagCheck[] {
   return out;
 }
 
-function run(cmd: string, args: string[]): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
-  });
-}
-
-/** Clock offset in ms from chrony or systemd-timesyncd when either answers; null otherwise. */
-export async function clockOffsetMs(): Promise<number | null> {
-  const chrony = await run('chronyc', ['-c', 'tracking']);
-  if (chrony) {
-    const f = chrony.trim().split(',');
-    const v = Number(f[4]);
-    if (Number.isFinite(v)) return v * 1000;
-  }
-  const tsd = await run('timedatectl', ['timesync-status']);
-  const m = tsd ? /Offset:\s*([+-]?[\d.]+)(us|ms|s)/.exec(tsd) : null;
-  if (m) return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1000 : 1);
-  return null;
-}
-
-export async function checkClock(o: { syncFile?: string; rtcDevice?: string } = {}): Promise<DiagCheck[]> {
-  const probe = createClockSyncProbe({ syncFile: o.syncFile, rtcDevice: o.rtcDevice, refreshMs: 3_600_000 });
-  const sync = probe();
-  const offset = await clockOffsetMs();
-  const off = offset === null ? 'offset not measured (no chrony/timesyncd answer)' : `offset ${offset.toFixed(1)} ms`;
+/**
+ * Clock: the same sources the daemon's ts.sync asks (agent/clock-sync.ts): chrony,
+ * systemd-timesyncd, the kernel's NTP flag, ntpd; then the RTC.
+ */
+export async function checkClock(o: ClockSyncSources = {}): Promise<DiagCheck[]> {
+  const d = await detectClockSync({ chronySocket: process.env.GATEWARDEN_CHRONY_SOCKET || undefined, ...o });
+  const off = d.offsetSeconds === null ? 'offset not reported' : `offset ${(d.offsetSeconds * 1000).toFixed(1)} ms`;
   const now = new Date().toISOString();
-  if (sync === 'ntp') {
-    if (offset !== null && Math.abs(offset) > 1000) return [problem('clock', 'warn', 'clock synced', `NTP synchronised but ${off}`, 'check the NTP server and network latency (chronyc sources -v)')];
-    return [pass('clock', 'clock synced', `NTP synchronised, ${off}; now ${now}`)];
+  if (d.sync === 'ntp') {
+    if (d.offsetSeconds !== null && Math.abs(d.offsetSeconds) > 1) {
+      return [problem('clock', 'warn', 'clock synced', `NTP synchronised (${d.detail}) but ${off}`, d.via === 'chrony' ? 'check the NTP server and network latency (chronyc sources -v)' : 'check the NTP server and network latency (timedatectl timesync-status)')];
+    }
+    return [pass('clock', 'clock synced', `NTP synchronised (${d.detail}), ${off}; now ${now}`)];
   }
-  if (sync === 'rtc') return [problem('clock', 'warn', 'clock synced', `not NTP-synchronised; running on the hardware RTC (${off}); now ${now}`, 'enable NTP: timedatectl set-ntp true, and allow UDP 123 to the NTP server')];
-  return [problem('clock', 'fail', 'clock synced', `not synchronised and no RTC: event times may be wrong (ts.sync "none"); now ${now}`, 'enable NTP: timedatectl set-ntp true (or install chrony), and allow UDP 123 to the NTP server')];
+  const fix = d.detail.startsWith('chrony:')
+    ? 'chronyd runs but has no usable source: chronyc sources -v shows why; allow UDP 123 to the NTP servers in /etc/chrony/chrony.conf'
+    : d.detail.startsWith('ntpd:')
+      ? 'ntpd runs but is not synchronised: ntpq -p shows its peers; allow UDP 123 to them'
+      : 'enable NTP: timedatectl set-ntp true (or install chrony), and allow UDP 123 to the NTP server';
+  if (d.sync === 'rtc') return [problem('clock', 'warn', 'clock synced', `not NTP-synchronised (${d.detail}); running on the hardware RTC; now ${now}`, fix)];
+  return [problem('clock', 'fail', 'clock synced', `not synchronised (${d.detail}): event times may be wrong (ts.sync "none"); now ${now}`, fix)];
 }
 
 function nearestExisting(p: string): string {
