@@ -72,6 +72,11 @@ export interface EventPath {
   flush(): Promise<void>;
   /** flush(), then stop the signing worker. */
   close(): Promise<void>;
+  /**
+   * Seal a key rotation (agent/chain/chain.ts rotate): key_rotated under the current key,
+   * then a new epoch under `next`. Accepted once flush() resolves.
+   */
+  rotateKey(next: GatewayKeys, reason?: string): void;
 }
 
 export function createEventPath(o: EventPathOptions): EventPath {
@@ -139,6 +144,10 @@ export function createEventPath(o: EventPathOptions): EventPath {
     admission,
     reserve,
     flush,
+    rotateKey: (next, reason) => {
+      stage?.addKey(next.privateKey);
+      for (const e of chain.rotate(next, reason)) pipeline.sinkSealed(e);
+    },
     close: async () => {
       clearInterval(restoreTimer);
       await flush();

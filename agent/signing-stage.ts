@@ -4,18 +4,20 @@
 // main thread while seq, prev and hash stay strictly sequential in agent/chain.
 // Contract: events leave in exactly the order they entered; an event is not accepted
 // until the spool committed it, so events still here at a crash were never accepted.
-import { sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { completeSignature, type SealedEvent } from './chain/chain.js';
+import { kidOf, rawPublicKey } from './chain/keys.js';
 import type { EventSink } from './pipeline.js';
 
 // Plain JS (eval worker): no TypeScript loader needed inside the thread.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createPrivateKey, sign } = require('node:crypto');
-const key = createPrivateKey(workerData.pem);
+let key = createPrivateKey(workerData.pem);
 parentPort.on('message', (m) => {
+  if (m.pem) key = createPrivateKey(m.pem);
   const sigs = new Array(m.items.length);
   for (let i = 0; i < m.items.length; i++) sigs[i] = sign(null, m.items[i], key).toString('base64url');
   parentPort.postMessage({ id: m.id, sigs });
@@ -44,9 +46,25 @@ export class SigningStage implements EventSink {
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
   readonly counters = { signedInWorker: 0, signedInline: 0 };
+  /**
+   * Private keys by kid: each event is signed with the key its body names (body.kid), so
+   * a key rotation (agent/chain/chain.ts rotate) can happen with events of the old key
+   * still in the stage. The worker holds one key at a time; a batch of another kid
+   * carries that key's PEM, and the worker switches before signing it.
+   */
+  private readonly keys = new Map<string, KeyObject>();
+  private workerKid: string;
 
   constructor(private readonly o: SigningStageOptions) {
+    this.workerKid = this.addKey(o.privateKey);
     this.worker = this.startWorker();
+  }
+
+  /** Make another key available (before the chain seals events under it); returns its kid. */
+  addKey(privateKey: KeyObject): string {
+    const kid = kidOf(rawPublicKey(createPublicKey(privateKey)));
+    this.keys.set(kid, privateKey);
+    return kid;
   }
 
   private startWorker(): Worker | null {
@@ -80,7 +98,7 @@ export class SigningStage implements EventSink {
 
   private signInline(e: SealedEvent): void {
     if (!e.unsigned) return;
-    completeSignature(e, sign(null, e.unsigned.bytes, this.o.privateKey).toString('base64url'));
+    completeSignature(e, sign(null, e.unsigned.bytes, this.keys.get(e.body.kid) ?? this.o.privateKey).toString('base64url'));
     this.counters.signedInline += 1;
   }
 
@@ -108,13 +126,22 @@ export class SigningStage implements EventSink {
 
   private dispatch(): void {
     while (this.worker && this.pending.length > 0 && this.inflight.size < IN_FLIGHT) {
-      const batch = this.pending.splice(0, BATCH);
+      // One kid per batch: the worker signs a batch with one key.
+      const kid = this.pending[0].body.kid;
+      let n = 1;
+      while (n < this.pending.length && n < BATCH && this.pending[n].body.kid === kid) n++;
+      const batch = this.pending.splice(0, n);
       const id = this.nextId++;
       this.inflight.set(id, batch);
+      let pem: string | undefined;
+      if (kid !== this.workerKid && this.keys.has(kid)) {
+        pem = this.keys.get(kid)!.export({ format: 'pem', type: 'pkcs8' }) as string;
+        this.workerKid = kid;
+      }
       // Referenced only while it holds work: an idle worker must not keep the process alive,
       // a busy one must (its answers are what the event loop is waiting for).
       this.worker.ref();
-      this.worker.postMessage({ id, items: batch.map((e) => e.unsigned!.bytes) });
+      this.worker.postMessage({ id, items: batch.map((e) => e.unsigned!.bytes), ...(pem ? { pem } : {}) });
     }
   }
 

@@ -81,11 +81,14 @@ export type SealInput = Observation & { driver: string };
 
 export class Chain {
   private h: ChainHead;
+  /** The signing identity; replaced by rotate() (a new key begins a new epoch). */
+  private keys: GatewayKeys;
   private readonly bootId: string;
   private readonly clockSync: () => ClockSync;
 
   constructor(private readonly o: ChainOptions) {
     this.h = o.head ?? { epoch: '', seq: 0, hash: '' };
+    this.keys = o.keys;
     this.bootId = o.bootId ?? readBootId();
     this.clockSync = o.clockSync ?? (() => 'none');
   }
@@ -95,7 +98,7 @@ export class Chain {
   }
 
   get kid(): string {
-    return this.o.keys.kid;
+    return this.keys.kid;
   }
 
   /** True when no epoch exists yet (fresh spool): the caller must announce one first. */
@@ -112,7 +115,7 @@ export class Chain {
       id: randomUUID(),
       site: this.o.site,
       gw: this.o.gw,
-      kid: this.o.keys.kid,
+      kid: this.keys.kid,
       epoch: this.h.epoch,
       seq: this.h.seq + 1,
       prev: this.h.hash,
@@ -129,7 +132,7 @@ export class Chain {
     this.h = { epoch: body.epoch, seq: body.seq, hash };
     const family = familyOf(body.type);
     if (this.o.deferSignatures) return { body, sig: '', payload: '', hash, family, unsigned: { canonical, bytes } };
-    const sig = sign(null, bytes, this.o.keys.privateKey).toString('base64url');
+    const sig = sign(null, bytes, this.keys.privateKey).toString('base64url');
     // Field order in the payload is irrelevant to verification (verifiers re-canonicalize).
     return { body, sig, payload: `{"body":${canonical},"sig":"${sig}"}`, hash, family };
   }
@@ -147,8 +150,33 @@ export class Chain {
       device: this.o.gw,
       type: 'system.chain.epoch',
       severity: 'notice' as Severity,
-      data: { reason, previous: prev, kid: this.o.keys.kid, pubkey: this.o.keys.pubkey, ...extra },
+      data: { reason, previous: prev, kid: this.keys.kid, pubkey: this.keys.pubkey, ...extra },
     });
+  }
+
+  /**
+   * Key rotation (docs/architecture.md "Key rotation"): the current epoch ends with
+   * `system.chain.key_rotated`, sealed under the OLD key and naming the new public key;
+   * then a new epoch begins under the NEW key, its announcement (`reason: key-rotated`)
+   * naming the old epoch's head — the key_rotated event itself. A verifier that trusts
+   * the old key learns the new one from a validly signed key_rotated, so a platform
+   * follows the rotation without re-enrolment. Returns both events in chain order; with
+   * deferred signatures the signing stage must know both keys (it signs by body.kid).
+   */
+  rotate(next: GatewayKeys, reason = 'operator'): SealedEvent[] {
+    if (this.h.epoch === '') throw new Error('chain has no epoch: nothing to rotate away from');
+    if (next.kid === this.keys.kid) throw new Error(`key rotation: the new key is the current key (kid ${next.kid})`);
+    const oldKid = this.keys.kid;
+    const ended = this.seal({
+      driver: 'agent',
+      device: this.o.gw,
+      type: 'system.chain.key_rotated',
+      severity: 'notice',
+      data: { newKid: next.kid, newPubkey: next.pubkey, reason },
+    });
+    const previous = this.head;
+    this.keys = next;
+    return [ended, this.newEpoch('key-rotated', previous, { previousKid: oldKid })];
   }
 
   /** `system.chain.checkpoint`: repeats the head so a truncated tail is detectable. */

@@ -2,7 +2,7 @@
 // key 0600. The daemon refuses to start on a group/world-readable key: a copied key lets
 // anyone forge this gateway's evidence.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state-file.js';
 
@@ -86,4 +86,71 @@ export function createKeys(stateDir: string): GatewayKeys {
   const { privateKey } = generateKeyPairSync('ed25519');
   writeFileAtomic(file, String(privateKey.export({ format: 'pem', type: 'pkcs8' })));
   return describe(privateKey, file, true);
+}
+
+// ---- key rotation (docs/architecture.md "Key rotation") ----
+// A rotation is prepared by writing the new private key beside the current one
+// (`gateway-ed25519.next.pem`, 0600, atomic and durable); the chain then announces it
+// (key_rotated under the old key, a new epoch under the new key) and only once that is
+// committed is the rotation completed: the old public key is kept for the record in
+// `keys/retired/<kid>.pub` and the next key replaces the current file (rename). A crash
+// in between leaves `next.pem`: the next start finishes the job (daemon.ts).
+
+export function nextKeyFilePath(stateDir: string): string {
+  return join(stateDir, 'keys', 'gateway-ed25519.next.pem');
+}
+
+export function retiredKeyPath(stateDir: string, kid: string): string {
+  return join(stateDir, 'keys', 'retired', `${kid}.pub`);
+}
+
+function loadKeyFile(file: string, created: boolean): GatewayKeys {
+  const st = statSync(file);
+  if ((st.mode & 0o077) !== 0) {
+    throw new KeyFileError(`private key ${file} is readable by group/others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); fix: chmod 600 ${file}`);
+  }
+  let priv: KeyObject;
+  try {
+    priv = createPrivateKey(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new KeyFileError(`private key ${file} cannot be parsed (${(e as Error).message})`);
+  }
+  if (priv.asymmetricKeyType !== 'ed25519') throw new KeyFileError(`private key ${file} is ${priv.asymmetricKeyType}, expected ed25519`);
+  return describe(priv, file, created);
+}
+
+/** The prepared next key, or null when no rotation is pending. */
+export function loadPendingRotation(stateDir: string): GatewayKeys | null {
+  const file = nextKeyFilePath(stateDir);
+  if (!existsSync(file)) return null;
+  return loadKeyFile(file, false);
+}
+
+/** The pending next key, or a new one written durably (0600) as `next.pem`. */
+export function prepareRotation(stateDir: string): GatewayKeys {
+  const pending = loadPendingRotation(stateDir);
+  if (pending) return pending;
+  const file = nextKeyFilePath(stateDir);
+  mkdirSync(join(stateDir, 'keys'), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileAtomic(file, String(privateKey.export({ format: 'pem', type: 'pkcs8' })));
+  return describe(privateKey, file, true);
+}
+
+/**
+ * After the rotation was committed to the spool: keep the old public key (PEM SPKI) in
+ * keys/retired/, then move next.pem over the current key file (atomic rename, directory
+ * fsynced). Returns the new identity, now at keyFilePath().
+ */
+export function completeRotation(stateDir: string, old: GatewayKeys, next: GatewayKeys): GatewayKeys {
+  writeFileAtomic(retiredKeyPath(stateDir, old.kid), String(old.publicKey.export({ format: 'pem', type: 'spki' })), 0o644);
+  const file = keyFilePath(stateDir);
+  renameSync(nextKeyFilePath(stateDir), file);
+  const dfd = openSync(join(stateDir, 'keys'), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+  return { ...next, file, created: false };
 }

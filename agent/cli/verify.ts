@@ -1,4 +1,4 @@
-// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H]] [--strict] [--from-start] [--json] [FILE|-]`.
+// `gatewarden verify --pubkey KEY [--pubkey KEY2] [--head E:S[:H] | --head-message FILE|-] [--strict] [--from-start] [--json] [FILE|-]`.
 // Reads JSONL line by line (readline), so files of any size stream
 // through the library verifier in agent/verify. Exit codes are part of the interface:
 // 0 clean, 1 defects (or strict findings), 2 usage errors (bad key, bad --head,
@@ -14,6 +14,7 @@ import type { ExpectedHead } from '../verify/types.js';
 export interface VerifyCliOptions {
   pubkey?: string[];
   head?: string;
+  headMessage?: string;
   strict?: boolean;
   fromStart?: boolean;
   json?: boolean;
@@ -51,6 +52,12 @@ async function keyText(v: string): Promise<string> {
   }
 }
 
+async function readAll(r: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of r) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+  return text;
+}
+
 /** Runs the command; resolves to the exit code (never calls process.exit). */
 export async function runVerify(file: string | undefined, o: VerifyCliOptions, io: VerifyIo): Promise<number> {
   let verifier;
@@ -66,7 +73,20 @@ export async function runVerify(file: string | undefined, o: VerifyCliOptions, i
     } catch (e) {
       throw new UsageError(`--pubkey: ${(e as Error).message}`);
     }
-    verifier = createVerifier({ pubkeys: keys, strict: o.strict ?? false, fromStart: o.fromStart ?? false, ...(o.head ? { expectHead: parseHead(o.head) } : {}) });
+    let headMessage: string | undefined;
+    if (o.headMessage !== undefined) {
+      if (o.headMessage === '-' && (file === undefined || file === '-')) throw new UsageError('--head-message - reads stdin: give the events as a FILE');
+      headMessage = o.headMessage === '-' ? await readAll(io.stdin) : await readFile(o.headMessage, 'utf8').catch((e: Error) => {
+        throw new UsageError(`--head-message ${o.headMessage}: ${e.message}`);
+      });
+    }
+    verifier = createVerifier({
+      pubkeys: keys,
+      strict: o.strict ?? false,
+      fromStart: o.fromStart ?? false,
+      ...(o.head ? { expectHead: parseHead(o.head) } : {}),
+      ...(headMessage !== undefined ? { expectHeadMessage: headMessage } : {}),
+    });
     if (file === undefined || file === '-') input = io.stdin;
     else {
       // Opened up front so an unreadable file is a usage error, not a stream error mid-read.
@@ -107,6 +127,7 @@ export function registerVerify(program: Command): void {
     .argument('[file]', 'JSONL file, or - for stdin (default)')
     .option('--pubkey <key>', 'gateway public key: base64url raw (birth message state.pubkey), PEM, or a file; repeatable', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--head <epoch:seq[:hash]>', 'head attested out of band (e.g. the health topic); a shorter chain is truncated')
+    .option('--head-message <file>', 'the retained signed head message ({body, sig} of the head topic), a file or - for stdin: its signature is checked, then its head is expected as with --head')
     .option('--strict', 'fail on re-deliveries, out-of-order arrival and late join too')
     .option('--from-start', 'the input is complete (spool export, subscriber present from the start): every epoch must begin at seq 1 and every seq not received must be declared dropped')
     .option('--json', 'print the report as JSON')

@@ -99,6 +99,17 @@ export interface VerifyReport {
   chains: ChainReport[];
   /** Findings not attributable to a chain (bad-json, bad-envelope, expectHead on an absent epoch). */
   findings: Finding[];
+  /** Keys trusted because a validly signed `system.chain.key_rotated` named them (in input order). */
+  learnedKeys: LearnedKey[];
+}
+
+/** A key the verifier learned from a key rotation: `fromKid` signed the announcement at `epoch`:`seq`. */
+export interface LearnedKey {
+  kid: string;
+  pubkey: string;
+  fromKid: string;
+  epoch: string;
+  seq: number;
 }
 
 export interface ExpectedHead {
@@ -114,6 +125,12 @@ export interface VerifyOptions {
   strict?: boolean;
   /** A head attested out of band, e.g. by the health topic (`--head EPOCH:SEQ[:HASH]`). */
   expectHead?: ExpectedHead;
+  /**
+   * The retained signed `head` message (`{body: {type: "head", …}, sig}`, JSON text or
+   * parsed): its signature must verify with a given or learned key, then its head is
+   * expected like `expectHead` (`verify --head-message FILE|-`); a bad one is a defect.
+   */
+  expectHeadMessage?: string | object;
   /**
    * The input is complete (an export of a spool that never delivered or pruned anything,
    * or a subscriber present from the start): every epoch must begin with its

@@ -12,9 +12,10 @@ import type { SignedEvent } from '../events/types.js';
 import { hashJcs, jcs } from '../chain/jcs.js';
 import { kidOf, parsePublicKey, rawPublicKey } from '../chain/keys.js';
 import { readDropped, readEnvelope, readHeadRef } from './envelope.js';
+import { checkSignedHead } from './head.js';
 import { analyzeGroup, findingsOk, newGroup, short, type Entry, type Group } from './analyze.js';
 import { fmtRange, mergeRanges, rangeLen, splitRange } from './ranges.js';
-import type { ChainReport, ExpectedHead, Finding, VerifyOptions, VerifyReport } from './types.js';
+import type { ChainReport, ExpectedHead, Finding, LearnedKey, VerifyOptions, VerifyReport } from './types.js';
 
 export interface Verifier {
   /** Feed one JSONL line (blank lines are skipped but counted) or one parsed event. */
@@ -35,6 +36,16 @@ interface PendingAttestation {
 }
 
 const SEP = '\u0000';
+
+/** Events signed by a kid not (yet) trusted, held until a key rotation names it or finish(). */
+const MAX_DEFERRED = 200_000;
+
+interface Deferred {
+  event: SignedEvent;
+  canonical: string;
+  hash: string;
+  line: number;
+}
 
 /** Ed25519 public keys by kid; throws (naming the key) on an unusable key. */
 export function keyring(pubkeys: ReadonlyArray<KeyObject | string>): Map<string, KeyObject> {
@@ -64,6 +75,9 @@ export function createVerifier(opts: VerifyOptions): Verifier {
   const declared = new Map<string, { ranges: { from: number; to: number }[]; at: Group }>();
   let line = 0;
   let done = false;
+  /** Keys learned from validly signed `system.chain.key_rotated` events, in order. */
+  const learned: LearnedKey[] = [];
+  const deferred: Deferred[] = [];
 
   const groupOf = (site: string, gw: string, epoch: string): Group => {
     const k = site + SEP + gw + SEP + epoch;
@@ -97,7 +111,7 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       top.push({ kind: env.kind, level: 'defect', line, ...(env.seq === undefined ? {} : { seq: env.seq }), detail: `line ${line}: ${env.detail}` });
       return;
     }
-    const { body, sig } = env.event;
+    const { body } = env.event;
     let canonical: string;
     try {
       canonical = jcs(body);
@@ -105,7 +119,16 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       top.push({ kind: 'bad-envelope', level: 'defect', line, detail: `line ${line}: body cannot be canonicalized (${(e as Error).message})` });
       return;
     }
-    const hash = hashJcs(canonical);
+    accept(env.event, canonical, hashJcs(canonical), line, true);
+  }
+
+  /**
+   * One parsed event. `mayDefer`: an event whose kid is not trusted yet waits (a key
+   * rotation later in the input may name its key, docs/architecture.md "Key rotation");
+   * finish() checks what is left without deferring.
+   */
+  function accept(event: SignedEvent, canonical: string, hash: string, line: number, mayDefer: boolean): void {
+    const { body, sig } = event;
     const g = groupOf(body.site, body.gw, body.epoch);
     const seq = body.seq;
     const existing = g.events.get(seq);
@@ -120,6 +143,10 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       }
     }
     const v = checkSig(canonical, body.kid, sig);
+    if (!v.ok && v.reason === 'unknown-kid' && mayDefer && deferred.length < MAX_DEFERRED) {
+      deferred.push({ event, canonical, hash, line });
+      return;
+    }
     if (!v.ok) {
       if (!existing) g.rejected.add(seq);
       g.findings.push({ kind: 'bad-signature', level: 'defect', seq, line, ids: [body.id], reason: v.reason, epoch: body.epoch, detail: `seq ${seq} (line ${line}): ${v.detail}` });
@@ -142,7 +169,29 @@ export function createVerifier(opts: VerifyOptions): Verifier {
     if (seq < g.maxSeq) {
       if (g.outOfOrder++ === 0) g.firstOooSeq = seq;
     } else g.maxSeq = seq;
-    semantics(g, entry, env.event, seq);
+    semantics(g, entry, event, seq);
+  }
+
+  /** A validly signed key_rotated names the next key: trust it and retry what waited for it. */
+  function learnKey(g: Group, entry: Entry, body: SignedEvent['body'], seq: number): void {
+    const { newKid, newPubkey } = body.data;
+    let key: KeyObject;
+    try {
+      if (typeof newKid !== 'string' || typeof newPubkey !== 'string') throw new Error('data.newKid and data.newPubkey must be strings');
+      key = parsePublicKey(newPubkey);
+      if (kidOf(rawPublicKey(key)) !== newKid) throw new Error(`data.newKid ${newKid} is not the kid of data.newPubkey`);
+    } catch (e) {
+      g.findings.push({ kind: 'bad-envelope', level: 'defect', seq, line: entry.line, ids: [body.id], detail: `seq ${seq}: key rotation: ${(e as Error).message}` });
+      return;
+    }
+    if (!keys.has(newKid)) {
+      keys.set(newKid, key);
+      learned.push({ kid: newKid, pubkey: newPubkey, fromKid: body.kid, epoch: body.epoch, seq });
+    }
+    const waiting = deferred.filter((d) => d.event.body.kid === newKid);
+    if (waiting.length === 0) return;
+    for (let i = deferred.length - 1; i >= 0; i--) if (deferred[i].event.body.kid === newKid) deferred.splice(i, 1);
+    for (const d of waiting) accept(d.event, d.canonical, d.hash, d.line, true);
   }
 
   /** Type-specific claims of signed system events (docs/contracts.md §Event, §Spool). */
@@ -167,6 +216,8 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       if (!h) return bad('bad-envelope', 'epoch announcement with a malformed data.previous');
       if (h.epoch === body.epoch) return bad('bad-envelope', 'epoch announcement names its own epoch as previous');
       pending.push({ site: body.site, gw: body.gw, epoch: h.epoch, seq: h.seq, hash: h.hash, from: g, source: `the announcement of epoch ${body.epoch} (line ${entry.line})` });
+    } else if (body.type === 'system.chain.key_rotated') {
+      learnKey(g, entry, body, seq);
     } else if (body.type === 'system.spool.overflow') {
       const d = readDropped(body);
       if (!d) return bad('bad-envelope', 'overflow event without a valid data.dropped [{epoch, from, to}]');
@@ -182,6 +233,8 @@ export function createVerifier(opts: VerifyOptions): Verifier {
   function finish(): VerifyReport {
     if (done) throw new Error('verifier already finished');
     done = true;
+    // What never found its key: checked now, reported as unknown-kid.
+    for (const d of deferred.splice(0)) accept(d.event, d.canonical, d.hash, d.line, false);
     for (const p of pending) {
       const g = groups.get(p.site + SEP + p.gw + SEP + p.epoch);
       if (g) g.attested.push({ seq: p.seq, hash: p.hash, source: p.source, closes: true });
@@ -206,6 +259,11 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       }
     }
     if (opts.expectHead) attestExpected(opts.expectHead);
+    if (opts.expectHeadMessage !== undefined) {
+      const h = checkSignedHead(opts.expectHeadMessage, keys);
+      if (h.ok) attestExpected(h.head, `the signed head ${h.head.epoch}:${h.head.seq} (kid ${h.kid}, ${h.ts})`);
+      else top.push({ kind: 'bad-signature', level: 'defect', reason: 'head-message', detail: `expected head refused: ${h.detail}` });
+    }
     const chains: ChainReport[] = [...groups.values()]
       .sort((a, b) => cmp(a.site, b.site) || cmp(a.gw, b.gw) || a.order - b.order)
       .map((g) => analyzeGroup(g, strict, fromStart));
@@ -220,11 +278,11 @@ export function createVerifier(opts: VerifyOptions): Verifier {
       infos: all.filter((x) => x.level === 'info').length,
       chains,
       findings: top,
+      learnedKeys: learned,
     };
   }
 
-  function attestExpected(h: ExpectedHead): void {
-    const source = `the expected head ${h.epoch}:${h.seq}`;
+  function attestExpected(h: ExpectedHead, source = `the expected head ${h.epoch}:${h.seq}`): void {
     const matching = [...groups.values()].filter((g) => g.epoch === h.epoch);
     for (const g of matching) g.attested.push({ seq: h.seq, ...(h.hash ? { hash: h.hash } : {}), source, closes: false });
     if (matching.length === 0 && h.seq > 0) {
