@@ -104,6 +104,8 @@ export class Daemon {
     this.spool = opened.spool;
     if (opened.info.movedAside) log.error({ movedAside: opened.info.movedAside }, 'spool failed its integrity check; moved aside, starting a new epoch');
     const head = this.spool.head();
+      // The quota never outgrows the filesystem: eviction starts before the disk fills.
+      space: { dir: dirname(spoolPathOf(this.loaded)), reserveBytes: c.spool.reserveBytes },
 
     this.path = createEventPath({
       site: c.site,
@@ -283,6 +285,7 @@ export class Daemon {
     const why = st ? `${st.state} after ${st.attempts} attempt(s)${st.lastError ? `: ${st.lastError}` : ''}` : 'not started';
     return { baselineLearned: false, blind: true, detail: `netwatch is not running (${why})` };
   }
+        ...(s.effectiveQuotaBytes !== undefined ? { effectiveQuotaBytes: s.effectiveQuotaBytes } : {}),
 
   clockSyncState(): ClockSync {
     return this.clockSync();

@@ -12,9 +12,10 @@ import {
   mergeRanges, readRanges, subtractRanges, type DroppedRow, type EvictStatements,
 } from './evict.js';
 import { openSpoolDatabase } from './open.js';
+import { EffectiveQuota, type SpaceOptions } from './space.js';
 import { LogThrottle } from '../log-throttle.js';
 import { META, RESERVED_META_KEYS, ROW_SELECT, rowBytes, toSpoolRow, type RawRow } from './schema.js';
-import { parseHead, queryStats, readMeta } from './stats.js';
+import { fileSize, parseHead, queryStats, readMeta } from './stats.js';
 import type { AppendResult, DroppedRange, PendingDrops, Spool, SpoolOpenInfo, SpoolRow, SpoolStats } from './types.js';
 
 // The read-only side lives in readonly.ts; re-exported so callers need one import path.
@@ -30,6 +31,8 @@ export interface SqliteSpoolOptions {
   log?: Logger;
   /** Wall clock for accepted_at / sent_at / ages (ms). */
   now?: () => number;
+  /** Keep the quota within the spool's filesystem (agent/spool/space.ts); absent = spool.quotaBytes only. */
+  space?: SpaceOptions;
 }
 
 /** Rows per prune transaction: keeps each write short so appends are not held up long. */
@@ -101,6 +104,11 @@ export class SqliteSpool implements Spool {
   private declBound: number;
   private overQuotaLogged = false;
   private closed = false;
+  /** The quota the filesystem allows (null: the configured quota only). */
+  private readonly space: EffectiveQuota | null;
+  private readonly pageSize: number;
+  /** Bytes the WAL reaches before an automatic checkpoint lets it restart (wal_autocheckpoint pages + frame headers). */
+  private readonly walCap: number;
 
   private readonly s: {
     insert: Database.Statement<[number, string, number, string, string, number, number, number, number]>;
@@ -119,9 +127,10 @@ export class SqliteSpool implements Spool {
     insertPending: Database.Statement<[string, string, number, number]>;
     pendingRows: Database.Statement<[], PendingRow>;
     deletePending: Database.Statement<[number]>;
+    freelist: Database.Statement<[], number>;
   };
   private readonly evict: EvictStatements;
-  private readonly appendTx: (events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number) => AppendOutcome;
+  private readonly appendTx: (events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number, quota: number) => AppendOutcome;
   private readonly markTx: (rowids: readonly number[], at: number) => number;
   private readonly pruneTx: (cutoff: number) => { rows: number; bytes: number };
 
@@ -164,7 +173,11 @@ export class SqliteSpool implements Spool {
       insertPending: db.prepare('INSERT INTO pending_drops(reason, epoch, from_seq, to_seq) VALUES (?, ?, ?, ?)'),
       pendingRows: db.prepare('SELECT rowid, reason, epoch, from_seq, to_seq FROM pending_drops ORDER BY rowid'),
       deletePending: db.prepare('DELETE FROM pending_drops WHERE rowid = ?'),
+      freelist: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
     };
+    this.pageSize = Number(db.pragma('page_size', { simple: true }));
+    this.walCap = Number(db.pragma('wal_autocheckpoint', { simple: true })) * (this.pageSize + 24) + 32;
+    this.space = o.space ? new EffectiveQuota(this.quota, o.space) : null;
     this.evict = {
       oldestSent: db.prepare('SELECT rowid, bytes FROM events WHERE sent_at IS NOT NULL ORDER BY sent_at, rowid LIMIT ?'),
       nextUnsent: db.prepare(`SELECT rowid, epoch, seq, bytes FROM events WHERE sent_at IS NULL AND ${EVICTABLE_SQL} ORDER BY evidence, severity, rowid LIMIT ?`),
@@ -228,7 +241,16 @@ export class SqliteSpool implements Spool {
       sizes[i] = rowBytes(events[i].payload);
       batchBytes += sizes[i];
     }
-    const out = this.appendTx(events, sizes, batchBytes, this.now());
+    const at = this.now();
+    const quota = this.space === null ? this.quota : this.effectiveQuota(at);
+    let out: AppendOutcome;
+    try {
+      out = this.appendTx(events, sizes, batchBytes, at, quota);
+    } catch (err) {
+      // A write failed (often: the filesystem is full): the retry re-reads the free space.
+      this.space?.invalidate();
+      throw err;
+    }
     // Committed: only now does memory follow the file.
     this.bytes = out.bytes;
     this.hw = out.hw;
@@ -237,17 +259,36 @@ export class SqliteSpool implements Spool {
     this.droppedEvents += out.droppedRows;
     const dropped = out.dropped;
     if (dropped.length > 0) {
-      const fields = { dropped: dropped.slice(0, 20), rangeCount: dropped.length, droppedEvents: out.droppedRows, evictedSent: out.evictedSent, quotaBytes: this.quota };
+      const fields = { dropped: dropped.slice(0, 20), rangeCount: dropped.length, droppedEvents: out.droppedRows, evictedSent: out.evictedSent, quotaBytes: this.quota, effectiveQuotaBytes: quota };
       if (this.log) this.quiet.log(this.log, 'warn', 'evict unsent', fields, 'spool over quota: unsent events dropped', ['rangeCount', 'droppedEvents', 'evictedSent']);
     } else if (out.evictedSent > 0) {
       // Sent rows leaving early is routine once the spool is full: not a loss.
-      this.log?.debug({ evictedSent: out.evictedSent, quotaBytes: this.quota }, 'spool over quota: sent rows evicted early');
+      this.log?.debug({ evictedSent: out.evictedSent, quotaBytes: this.quota, effectiveQuotaBytes: quota }, 'spool over quota: sent rows evicted early');
     }
     if (out.overQuota && !this.overQuotaLogged) {
-      this.log?.error({ bytes: out.bytes, quotaBytes: this.quota }, 'spool over quota with nothing evictable left: epoch announcements and declarations are kept over the quota; raise spool.quotaBytes');
+      this.log?.error({ bytes: out.bytes, quotaBytes: this.quota, effectiveQuotaBytes: quota }, quota < this.quota
+        ? 'spool over its effective quota (the free space of its filesystem) with nothing evictable left: epoch announcements and declarations are kept over it; free space on the filesystem'
+        : 'spool over quota with nothing evictable left: epoch announcements and declarations are kept over the quota; raise spool.quotaBytes');
     }
     this.overQuotaLogged = out.overQuota;
     return { dropped, evictedSent: out.evictedSent };
+  }
+
+  /** The quota now (agent/spool/space.ts), re-read at most once per interval; logs when the filesystem starts or stops setting it. */
+  private effectiveQuota(now: number): number {
+    const space = this.space!;
+    if (!space.due(now)) return space.current.effective;
+    const was = space.current.limited;
+    // Free pages are room for the file; the WAL's growth up to its checkpoint size is not.
+    const inFiles = (): number => (this.s.freelist.get() ?? 0) * this.pageSize - Math.max(0, this.walCap - fileSize(`${this.path}-wal`));
+    const r = space.read(now, this.bytes, inFiles);
+    if (r.limited && !was && this.log) {
+      this.quiet.log(this.log, 'warn', 'quota limited', { effectiveQuotaBytes: r.effective, quotaBytes: this.quota, freeBytes: r.freeBytes, marginBytes: space.margin, path: this.path }, 'spool quota limited by the free space of its filesystem: evicting early (free space there or lower spool.quotaBytes)');
+    } else if (!r.limited && was) {
+      this.quiet.resolved('quota limited');
+      this.log?.info({ quotaBytes: this.quota, freeBytes: r.freeBytes }, 'spool quota back to spool.quotaBytes: the filesystem has room again');
+    }
+    return r.effective;
   }
 
   /**
@@ -276,7 +317,7 @@ export class SqliteSpool implements Spool {
     }
   }
 
-  private appendInTx(events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number): AppendOutcome {
+  private appendInTx(events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number, quota: number): AppendOutcome {
     let bytes = this.bytes;
     let declBound = this.declBound;
     let batchDecl = 0;
@@ -295,15 +336,15 @@ export class SqliteSpool implements Spool {
     // evicting: otherwise declaring a drop would itself drop (and owe) another event, and
     // the announcements at shutdown would never catch up. The next ordinary append evicts
     // back down to the quota.
-    const limit = declOnly ? this.quota * (1 + DECLARATION_HEADROOM) : this.quota;
+    const limit = declOnly ? quota * (1 + DECLARATION_HEADROOM) : quota;
     const over = bytes + batchBytes - limit;
     if (over > 0) {
       // Declarations past their share are compacted first (oldest first, re-declared),
       // so under sustained pressure they cannot crowd out the events themselves.
       let compact = 0;
-      if (declBound + batchDecl > this.quota * DECLARATION_SHARE) {
+      if (declBound + batchDecl > quota * DECLARATION_SHARE) {
         declBound = this.s.declBytes.get() ?? 0;
-        if (declBound + batchDecl > this.quota * DECLARATION_SHARE) compact = declBound + batchDecl - this.quota * DECLARATION_TARGET;
+        if (declBound + batchDecl > quota * DECLARATION_SHARE) compact = declBound + batchDecl - quota * DECLARATION_TARGET;
       }
       const ev = evictForQuota(this.evict, over, compact);
       bytes -= ev.freed;
@@ -433,6 +474,7 @@ export class SqliteSpool implements Spool {
   }
 
   /** Free-form keys for other parts (e.g. the forwarder's bdSeq); the spool's own are refused. */
+      ...(this.space?.current.limited ? { effectiveQuotaBytes: this.space.current.effective } : {}),
   setMeta(key: string, value: string): void {
     this.assertOpen();
     if (RESERVED_META_KEYS.has(key)) throw new Error(`spool meta key "${key}" is owned by the spool`);

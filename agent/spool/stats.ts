@@ -13,6 +13,8 @@ export interface KnownStats {
   quotaBytes: number;
   droppedEvents: number;
   sentTotal: number;
+  /** Set while the filesystem holds the quota below quotaBytes (agent/spool/space.ts). */
+  effectiveQuotaBytes?: number;
 }
 
 export function queryStats(db: Database.Database, path: string, now: number, known?: KnownStats): SpoolStats {
@@ -30,6 +32,7 @@ export function queryStats(db: Database.Database, path: string, now: number, kno
     fileBytes: fileSize(path) + fileSize(`${path}-wal`),
     droppedEvents: k.droppedEvents,
     sentTotal: k.sentTotal,
+    ...(k.effectiveQuotaBytes !== undefined ? { effectiveQuotaBytes: k.effectiveQuotaBytes } : {}),
   };
 }
 
@@ -53,7 +56,7 @@ function readKnown(db: Database.Database): KnownStats {
   };
 }
 
-function fileSize(p: string): number {
+export function fileSize(p: string): number {
   try {
     return statSync(p).size;
   } catch {

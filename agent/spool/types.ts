@@ -40,6 +40,11 @@ export interface SpoolStats {
   /** Unsent events dropped by the quota since the spool was created. */
   droppedEvents: number;
   sentTotal: number;
+  /**
+   * The quota eviction applies now, when the free space of the spool's filesystem holds it
+   * below quotaBytes (agent/spool/space.ts); absent otherwise, and from read-only readers.
+   */
+  effectiveQuotaBytes?: number;
 }
 
 export interface AppendResult {
