@@ -77,8 +77,31 @@ export const netwatchConfigSchema = z.strictObject({
       distinctTargets: z.number().int().min(2).default(50),
       /** Without conntrack: TCP OutRsts (RSTs the gateway sent) per interval. */
       outRstsPerInterval: z.number().int().min(1).default(100),
-      /** At most one scan event per source per this many seconds. */
+      /** A source's scan is one event: a new one only after no new target for this many seconds. */
       cooldownSeconds: z.number().min(0).default(300),
+      /** Targets count towards distinctTargets when first seen within this many seconds. */
+      windowSeconds: z.number().min(1).default(60),
+    })
+    .prefault({}),
+  /**
+   * Packet-level observation (`tcpdump`, Debian package tcpdump): ARP on the wire (claims of
+   * the gateway's own IP, unicast claims between other hosts where the interface sees them)
+   * and probes of the gateway (SYNs, its ICMP port-unreachable answers). Needs CAP_NET_RAW
+   * and AF_PACKET, which the shipped unit does not grant; without them netwatch says so once
+   * and runs on the kernel tables alone (docs/netwatch.md).
+   */
+  capture: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      command: z.string().min(1).default('tcpdump'),
+    })
+    .prefault({}),
+  claims: z
+    .strictObject({
+      /** One claim alarm per (claimed IP, claimant MAC) per this many seconds. */
+      cooldownSeconds: z.number().min(0).default(300),
+      /** Extra IPs to guard like the gateway router's (e.g. a second router, the DNS server). */
+      guardIps: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
 });

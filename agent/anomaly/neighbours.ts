@@ -1,5 +1,6 @@
-// Neighbour-table detectors, after arpwatch's verdicts: "new station" → network.device.new,
-// "flip flop"/"changed ethernet address" → network.mac.changed, and a known station that
+// Neighbour-table detectors, after arpwatch's verdicts: "new station" → network.device.new
+// (a MAC never seen) or network.station.new (a known MAC on an IP it never held),
+// "flip flop"/"changed ethernet address" → network.mac.changed (flipFlop tells which), and a known station that
 // stops answering → network.device.gone. Input is both the polled /proc/net/arp snapshot
 // and the `ip monitor neigh` stream; the state dedupes the two so one appearance gives one
 // event. The state object is plain JSON and persisted by the caller (baseline file).
@@ -16,6 +17,8 @@ export interface Station {
   gone: boolean;
   /** Wall ms of recent MAC changes (flap detection). */
   changes: number[];
+  /** The MAC this IP had before `mac` (arpwatch's "flip flop" compares with it); absent in old baselines. */
+  prevMac?: string | null;
 }
 
 export interface NeighbourState {
@@ -66,13 +69,28 @@ export class NeighbourDetector {
     }
     const st = this.state.stations[s.ip];
     if (!st) {
-      this.state.stations[s.ip] = { mac, iface: s.iface, firstSeen: now, lastSeen: now, gone: false, changes: [] };
+      // arpwatch's "new station": a MAC it already knew now holds an IP it never held.
+      if (knownMac && !learning) {
+        const otherIps = this.ipsOf(mac);
+        out.push({
+          type: 'network.station.new',
+          severity: 'notice',
+          device: s.ip,
+          data: { ip: s.ip, mac, interface: s.iface, via: s.via, macFirstSeen: new Date(this.state.macs[mac]).toISOString(), otherIps },
+        });
+      }
+      this.state.stations[s.ip] = { mac, iface: s.iface, firstSeen: now, lastSeen: now, gone: false, changes: [], prevMac: null };
       return out;
     }
     if (st.mac !== mac) {
       const windowMs = this.cfg.neighbours.flapWindowSeconds * 1000;
       st.changes = [...st.changes.filter((t) => now - t <= windowMs), now];
       const flapping = st.changes.length >= this.cfg.neighbours.flapAlarmCount;
+      const previousMac = st.prevMac ?? null;
+      // arpwatch's "flip flop": back to the MAC it had before the current one. A revert
+      // after an attack (the restore) is a flip flop; the attack itself usually is not.
+      const flipFlop = previousMac === mac;
+      const newMacOtherIps = this.ipsOf(mac).filter((ip) => ip !== s.ip);
       out.push({
         type: 'network.mac.changed',
         severity: flapping ? 'alarm' : 'warning',
@@ -88,14 +106,26 @@ export class NeighbourDetector {
           windowSeconds: this.cfg.neighbours.flapWindowSeconds,
           flapping,
           via: s.via,
+          previousMac,
+          flipFlop,
+          newMacOtherIps,
         },
       });
+      st.prevMac = st.mac;
       st.mac = mac;
     }
     st.iface = s.iface;
     st.lastSeen = now;
     st.gone = false;
     return out;
+  }
+
+  /** IPs currently bound to `mac` (sorted). */
+  ipsOf(mac: string): string[] {
+    return Object.entries(this.state.stations)
+      .filter(([, st]) => st.mac === mac)
+      .map(([ip]) => ip)
+      .sort();
   }
 
   /** Stations that stopped answering (no complete entry for goneAfterSeconds) → device.gone, once. */

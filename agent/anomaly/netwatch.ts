@@ -19,6 +19,8 @@ import { ScanDetector, emptyScanState, type ScanState } from './scan.js';
 import { ProcSources } from './sources.js';
 import { readJson, writeJsonAtomic } from '../state-file.js';
 import { TrafficDetector, emptyTrafficState, type TrafficState } from './traffic.js';
+import { emptyClaimState, type ClaimState } from './claims.js';
+import { WireWatch } from './wire.js';
 
 export interface NetwatchOptions {
   config: NetwatchConfig;
@@ -37,6 +39,8 @@ export interface NetwatchBaseline {
   listeners: ListenerState;
   traffic: TrafficState;
   scan: ScanState;
+  /** Owners of guarded router IPs and claim alarm times (absent in older baselines). */
+  claims?: ClaimState;
 }
 
 export const BASELINE_FILE = 'netwatch-baseline.json';
@@ -50,6 +54,7 @@ export class Netwatch {
   private traffic!: TrafficDetector;
   private listeners!: ListenerDetector;
   private scan!: ScanDetector;
+  private wire!: WireWatch;
   private monitor: NeighMonitor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -91,6 +96,7 @@ export class Netwatch {
       });
       this.monitor.start();
     }
+    await this.wire.start();
     await this.pollOnce();
     this.timer = setInterval(() => {
       if (!this.inFlight) void this.pollOnce();
@@ -103,6 +109,7 @@ export class Netwatch {
     clearInterval(this.timer);
     await this.inFlight;
     await this.monitor?.stop();
+    await this.wire?.stop();
     if (this.base) this.save(true);
   }
 
@@ -125,9 +132,12 @@ export class Netwatch {
     const learning = this.learning;
     const out: Observation[] = [];
     try {
+      await this.wire.refresh();
       const neighbours = await this.src.neighbours();
       for (const n of neighbours ?? []) {
-        if (n.complete && this.watched(n.iface)) out.push(...this.neigh.sighting({ ip: n.ip, mac: n.mac, iface: n.iface, via: 'poll' }, now, learning));
+        if (!n.complete || !this.watched(n.iface)) continue;
+        const s = { ip: n.ip, mac: n.mac, iface: n.iface, via: 'poll' as const };
+        out.push(...this.wire.neighbour(s, now), ...this.neigh.sighting(s, now, learning));
       }
       out.push(...this.neigh.sweep(now, learning));
       const counters = await this.src.counters();
@@ -174,7 +184,9 @@ export class Netwatch {
     if (c.states.some((s) => s === 'FAILED' || s === 'INCOMPLETE')) return;
     this.counters.streamChanges += 1;
     this.dirty = true;
-    this.publish(this.neigh.sighting({ ip: c.ip, mac: c.mac, iface: c.iface, via: 'stream' }, this.o.clock.now(), this.learning));
+    const s = { ip: c.ip, mac: c.mac, iface: c.iface, via: 'stream' as const };
+    const now = this.o.clock.now();
+    this.publish([...this.wire.neighbour(s, now), ...this.neigh.sighting(s, now, this.learning)]);
   }
 
   private publish(obs: Observation[]): void {
@@ -200,6 +212,7 @@ export class Netwatch {
       listeners: (ok && raw.listeners) || emptyListenerState(),
       traffic: (ok && raw.traffic) || emptyTrafficState(),
       scan: (ok && raw.scan) || emptyScanState(),
+      claims: (ok && raw.claims) || emptyClaimState(),
     };
     // Rates across a restart would span the downtime: start counters afresh.
     this.base.traffic.last = {};
@@ -208,6 +221,7 @@ export class Netwatch {
     this.traffic = new TrafficDetector(this.o.config, this.base.traffic);
     this.listeners = new ListenerDetector(this.o.config, this.base.listeners);
     this.scan = new ScanDetector(this.o.config, this.base.scan);
+    this.wire = new WireWatch({ config: this.o.config, src: this.src, neigh: this.neigh, scan: this.scan, claims: this.base.claims!, clock: this.o.clock, log: this.o.log, watched: (i) => this.watched(i), publish: (obs) => ((this.dirty = true), this.publish(obs)) });
     if (!ok) this.save(true);
   }
 
@@ -281,6 +295,7 @@ export class Netwatch {
           : { check: 'netwatch.monitor', verdict: 'warn', detail: 'neighbour stream not running; polling only', hint: 'install iproute2 (`ip`) or set netwatch.monitorNeigh: false' },
       );
     }
+    r.push(...(this.wire?.diagnose() ?? [])); // unstarted (diag): no wire watch yet
     const ct = await this.src.conntrack();
     r.push(
       ct && ct.length > 0

@@ -1,7 +1,7 @@
 // Pure parsers of the kernel's text interfaces netwatch reads. Each takes the file's (or
 // the stream line's) text and returns plain records; no I/O here so they are tested with
 // recorded vectors. Formats: proc(5) (/proc/net/arp, dev, tcp, tcp6, udp, snmp),
-// nf_conntrack's seq_file format, and iproute2's `ip -ts monitor neigh` lines.
+// route, nf_conntrack's seq_file format, and iproute2's `ip -ts monitor neigh` lines.
 import { endianness } from 'node:os';
 
 export interface NeighbourEntry {
@@ -195,6 +195,25 @@ export function parseMonitorLine(line: string): NeighbourChange | null {
   }
   if (!iface) return null;
   return { at, deleted, ip, iface, mac, states };
+}
+
+export interface RouteEntry {
+  iface: string;
+  destination: string;
+  gateway: string;
+}
+
+/** /proc/net/route (IPv4 routing table, addresses as host-order hex): routes with a gateway. */
+export function parseRoute(text: string): RouteEntry[] {
+  const out: RouteEntry[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || !/^[0-9A-Fa-f]{8}$/.test(f[1]) || !/^[0-9A-Fa-f]{8}$/.test(f[2])) continue;
+    const flags = Number.parseInt(f[3], 16);
+    if ((flags & 0x2) === 0) continue; // RTF_GATEWAY
+    out.push({ iface: f[0], destination: hexToIp(f[1]), gateway: hexToIp(f[2]) });
+  }
+  return out;
 }
 
 /** OUI (first three octets) of a MAC, lowercase. */

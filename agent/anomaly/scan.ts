@@ -1,81 +1,187 @@
-// Scan detection. With conntrack (/proc/net/nf_conntrack): one source with many distinct
-// (destination, port) flows in the table at one poll. Without it — conntrack hooks are only
-// registered in a namespace once a ruleset uses them, so it is often empty or absent — the
-// gateway still sees a sweep aimed at itself: every SYN to a closed port makes it send a
-// RST (Tcp OutRsts in /proc/net/snmp) and every UDP probe to a closed port bumps Udp
-// NoPorts. That path cannot name the source; the verdict says so (`source: null`).
+// Scan detection: one `network.scan.suspected` per scan and source (docs/netwatch.md).
+// Evidence, per source IP, is a set of (destination, port, protocol) targets with the time
+// each was first seen. It comes from:
+//  - conntrack (/proc/net/nf_conntrack): flows in the table at a poll; an entry that lives
+//    on across polls is the same target, never new evidence;
+//  - capture (capture.ts, needs CAP_NET_RAW): SYNs without ACK, and the gateway's own ICMP
+//    port-unreachable answers to UDP probes (these are rate limited by the kernel, so a UDP
+//    scan is attributed through the counters below rather than counted port by port);
+//  - the gateway's counters (/proc/net/snmp Tcp OutRsts + Udp NoPorts), which see a sweep
+//    aimed at the gateway but not who sent it.
+// A source's scan is one episode: reported once when its targets first seen within
+// `windowSeconds` reach `distinctTargets`, then silent until no new target has been seen
+// for `cooldownSeconds`. A counter surge is attributed to the sources with new evidence in
+// that interval; only when nobody is named does it become an anonymous event (`source: null`).
 import type { Observation } from '../events/types.js';
 import type { NetwatchConfig } from './config.js';
 import type { ConntrackEntry } from './proc-parse.js';
 
+export interface SourceScan {
+  /** `dst:port/proto` → first and last seen (wall ms). */
+  targets: Record<string, { first: number; last: number }>;
+  /** When this source's current episode was reported (null: no open episode). */
+  reportedAt: number | null;
+  /** Last time a target not seen before (or not within the window) appeared. */
+  lastNew: number;
+  /** Which sources gave evidence during the current episode. */
+  methods: Array<'conntrack' | 'capture'>;
+}
+
 export interface ScanState {
   lastSnmp: { at: number; outRsts: number; udpNoPorts: number } | null;
-  /** source (or '*' for the snmp path) → last report wall ms. */
+  /** '*' (the anonymous counter path) → last report wall ms. */
   lastReport: Record<string, number>;
+  /** Per source IP (absent in baselines written before per-source episodes). */
+  sources?: Record<string, SourceScan>;
 }
 
 export function emptyScanState(): ScanState {
-  return { lastSnmp: null, lastReport: {} };
+  return { lastSnmp: null, lastReport: {}, sources: {} };
 }
 
+export interface Probe {
+  src: string;
+  dst: string;
+  dport: number;
+  proto: 'tcp' | 'udp';
+}
+
+const SAMPLE = 32;
+
 export class ScanDetector {
+  private readonly sources: Record<string, SourceScan>;
+
   constructor(
     private readonly cfg: NetwatchConfig,
     readonly state: ScanState,
-  ) {}
+  ) {
+    this.sources = state.sources ??= {};
+  }
 
-  private cooled(key: string, now: number): boolean {
-    const last = this.state.lastReport[key] ?? 0;
-    if (now - last < this.cfg.scan.cooldownSeconds * 1000) return false;
-    this.state.lastReport[key] = now;
+  private get windowMs(): number {
+    return this.cfg.scan.windowSeconds * 1000;
+  }
+
+  private get quietMs(): number {
+    return this.cfg.scan.cooldownSeconds * 1000;
+  }
+
+  /** Record one target of `src`; returns whether it is new evidence. */
+  private record(src: string, key: string, method: 'conntrack' | 'capture', now: number): boolean {
+    let s = this.sources[src];
+    if (!s) this.sources[src] = s = { targets: {}, reportedAt: null, lastNew: 0, methods: [] };
+    // An episode ends after a quiet spell: the next sweep is a new scan.
+    if (s.reportedAt !== null && now - s.lastNew >= this.quietMs) {
+      s.reportedAt = null;
+      s.methods = [];
+    }
+    if (!s.methods.includes(method)) s.methods.push(method);
+    const t = s.targets[key];
+    if (t && now - t.first <= this.windowMs) {
+      t.last = now;
+      return false;
+    }
+    if (t && method === 'conntrack' && now - t.last <= this.windowMs) {
+      // The same conntrack entry still listed: not a new probe.
+      t.last = now;
+      return false;
+    }
+    s.targets[key] = { first: now, last: now };
+    s.lastNew = now;
     return true;
+  }
+
+  /** A probe seen on the wire (capture.ts). Evaluated at the next poll. */
+  probe(p: Probe, now: number): void {
+    this.record(p.src, `${p.dst}:${p.dport}/${p.proto}`, 'capture', now);
   }
 
   /** `localIps`: addresses of the gateway, so its own outbound flows are not judged. */
   fromConntrack(entries: ConntrackEntry[], now: number, localIps: Set<string>, device: string): Observation[] {
-    const bySrc = new Map<string, { targets: Set<string>; hosts: Set<string>; ports: Set<number> }>();
     for (const e of entries) {
       if (localIps.has(e.src) || e.src === '127.0.0.1' || e.src === '::1') continue;
-      let s = bySrc.get(e.src);
-      if (!s) bySrc.set(e.src, (s = { targets: new Set(), hosts: new Set(), ports: new Set() }));
-      s.targets.add(`${e.dst}:${e.dport ?? e.l4}`);
-      s.hosts.add(e.dst);
-      if (e.dport !== null) s.ports.add(e.dport);
+      this.record(e.src, `${e.dst}:${e.dport ?? '-'}/${e.l4}`, 'conntrack', now);
     }
+    return this.evaluate(now, device);
+  }
+
+  /** Sources over the threshold and not already reported in this episode. */
+  evaluate(now: number, device: string, counters?: { tcpOutRsts: number; udpNoPorts: number }, attribute?: Set<string>): Observation[] {
     const out: Observation[] = [];
-    for (const [src, s] of bySrc) {
-      if (s.targets.size < this.cfg.scan.distinctTargets || !this.cooled(src, now)) continue;
-      out.push({
-        type: 'network.scan.suspected',
-        severity: 'alarm',
-        device,
-        data: {
-          method: 'conntrack',
-          source: src,
-          interface: device,
-          distinctTargets: s.targets.size,
-          hosts: [...s.hosts].slice(0, 32),
-          hostCount: s.hosts.size,
-          portCount: s.ports.size,
-          portsSample: [...s.ports].sort((a, b) => a - b).slice(0, 32),
-          threshold: this.cfg.scan.distinctTargets,
-        },
-      });
+    for (const [src, s] of Object.entries(this.sources)) {
+      this.prune(src, s, now);
+      if (!this.sources[src] || s.reportedAt !== null) continue;
+      const recent = Object.entries(s.targets).filter(([, t]) => now - t.first <= this.windowMs);
+      if (recent.length < this.cfg.scan.distinctTargets && !attribute?.has(src)) continue;
+      s.reportedAt = now;
+      out.push(this.verdict(src, s, recent.map(([k]) => k), device, counters));
     }
     return out;
   }
 
+  private prune(src: string, s: SourceScan, now: number): void {
+    const keep = this.windowMs + this.quietMs;
+    for (const [k, t] of Object.entries(s.targets)) if (now - t.last > keep) delete s.targets[k];
+    if (Object.keys(s.targets).length === 0 && (s.reportedAt === null || now - s.lastNew >= this.quietMs)) delete this.sources[src];
+  }
+
+  private verdict(src: string, s: SourceScan, keys: string[], device: string, counters?: { tcpOutRsts: number; udpNoPorts: number }): Observation {
+    const hosts = new Set<string>();
+    const ports = new Set<number>();
+    const protos = new Set<string>();
+    for (const k of keys) {
+      const m = /^(.*):([^:/]+)\/(.+)$/.exec(k);
+      if (!m) continue;
+      hosts.add(m[1]);
+      if (m[2] !== '-') ports.add(Number(m[2]));
+      protos.add(m[3]);
+    }
+    const method = s.methods.includes('capture') ? 'capture' : 'conntrack';
+    return {
+      type: 'network.scan.suspected',
+      severity: 'alarm',
+      device,
+      data: {
+        method,
+        source: src,
+        interface: device,
+        distinctTargets: keys.length,
+        hosts: [...hosts].slice(0, SAMPLE),
+        hostCount: hosts.size,
+        portCount: ports.size,
+        portsSample: [...ports].sort((a, b) => a - b).slice(0, SAMPLE),
+        threshold: this.cfg.scan.distinctTargets,
+        protocols: [...protos].sort(),
+        ...(method === 'capture' && counters ? counters : {}),
+      },
+    };
+  }
+
+  /**
+   * The gateway's RST / NoPorts counters. A surge is attributed to the sources with new
+   * evidence since the previous poll (one event per source, at most once per episode);
+   * with nobody named it is one anonymous event per `cooldownSeconds`.
+   */
   fromSnmp(snmp: Record<string, Record<string, number>>, now: number, device: string): Observation[] {
     const outRsts = snmp.Tcp?.OutRsts;
     const noPorts = snmp.Udp?.NoPorts ?? 0;
-    if (outRsts === undefined) return [];
+    if (outRsts === undefined) return this.evaluate(now, device);
     const prev = this.state.lastSnmp;
     this.state.lastSnmp = { at: now, outRsts, udpNoPorts: noPorts };
-    if (!prev || outRsts < prev.outRsts) return [];
+    if (!prev || outRsts < prev.outRsts) return this.evaluate(now, device);
     const rsts = outRsts - prev.outRsts;
     const udp = Math.max(0, noPorts - prev.udpNoPorts);
     const threshold = this.cfg.scan.outRstsPerInterval;
-    if (rsts + udp < threshold || !this.cooled('*', now)) return [];
+    if (rsts + udp < threshold) return this.evaluate(now, device);
+    // Named: an open episode (its surge continues), or probes seen on the wire since the
+    // previous poll. Conntrack flows alone under the threshold name nobody: a client that
+    // merely opened a connection during someone else's sweep is not the scanner.
+    const open = Object.values(this.sources).some((s) => s.reportedAt !== null && now - s.lastNew < this.quietMs);
+    const fresh = new Set(Object.entries(this.sources).filter(([, s]) => s.reportedAt === null && s.lastNew > prev.at && s.methods.includes('capture')).map(([src]) => src));
+    if (open || fresh.size > 0) return this.evaluate(now, device, { tcpOutRsts: rsts, udpNoPorts: udp }, fresh);
+    const last = this.state.lastReport['*'] ?? 0;
+    if (now - last < this.quietMs) return [];
+    this.state.lastReport['*'] = now;
     return [
       {
         type: 'network.scan.suspected',

@@ -9,11 +9,13 @@ import {
   parseArp,
   parseConntrack,
   parseNetDev,
+  parseRoute,
   parseSnmp,
   parseSockets,
   type ConntrackEntry,
   type IfaceCounters,
   type NeighbourEntry,
+  type RouteEntry,
   type SocketEntry,
 } from './proc-parse.js';
 
@@ -41,6 +43,12 @@ export class ProcSources {
   async counters(): Promise<IfaceCounters[] | null> {
     const t = await readText(join(this.root, 'net/dev'));
     return t === null ? null : parseNetDev(t);
+  }
+
+  /** IPv4 routes via a gateway (the default route's next hop among them). */
+  async routes(): Promise<RouteEntry[] | null> {
+    const t = await readText(join(this.root, 'net/route'));
+    return t === null ? null : parseRoute(t);
   }
 
   async snmp(): Promise<Record<string, Record<string, number>> | null> {

@@ -5,6 +5,9 @@ import { netwatchConfigSchema, type NetwatchConfigInput } from '../../agent/anom
 import { ListenerDetector, emptyListenerState } from '../../agent/anomaly/listeners.js';
 import { NeighbourDetector, emptyNeighbourState } from '../../agent/anomaly/neighbours.js';
 import { ScanDetector, emptyScanState } from '../../agent/anomaly/scan.js';
+import { parseCaptureLine, type CaptureRecord } from '../../agent/anomaly/capture.js';
+import { ClaimDetector, emptyClaimState } from '../../agent/anomaly/claims.js';
+import { parseRoute } from '../../agent/anomaly/proc-parse.js';
 import type { Listener } from '../../agent/anomaly/sources.js';
 import { TrafficDetector, emptyTrafficState } from '../../agent/anomaly/traffic.js';
 import { checkObservation } from '../../agent/events/types.js';
@@ -95,23 +98,129 @@ test('listeners: learned ones are quiet; a new TCP listener is reported with its
   assert.deepEqual(d.scan([l('tcp', 4444, 'nc')], T + 2, false), []);
 });
 
-test('scan: conntrack names the source; snmp path counts RSTs without one', () => {
-  const d = new ScanDetector(cfg({ scan: { distinctTargets: 10, outRstsPerInterval: 50, cooldownSeconds: 60 } }), emptyScanState());
-  const ct = Array.from({ length: 12 }, (_, i) => ({ l4: 'tcp', src: '10.0.0.66', dst: '10.0.0.1', dport: 20 + i }));
+test('scan: conntrack names the source once per scan; living entries are not re-reported; snmp without a name is anonymous', () => {
+  const d = new ScanDetector(cfg({ scan: { distinctTargets: 10, outRstsPerInterval: 50, cooldownSeconds: 60, windowSeconds: 30 } }), emptyScanState());
+  const ct = Array.from({ length: 12 }, (_, i) => ({ l4: 'udp', src: '10.0.0.66', dst: '10.0.0.1', dport: 20 + i }));
   ct.push({ l4: 'tcp', src: '10.0.0.1', dst: '10.0.0.5', dport: 80 });
+  const snmp = (rsts: number, noPorts = 0) => ({ Tcp: { OutRsts: rsts }, Udp: { NoPorts: noPorts } });
+  assert.deepEqual(d.fromSnmp(snmp(0, 0), T - 1000, 'eth0'), []);
   const out = d.fromConntrack(ct, T, new Set(['10.0.0.1']), 'eth0');
   assert.equal(out.length, 1);
   assert.equal(out[0].data.source, '10.0.0.66');
   assert.equal(out[0].data.distinctTargets, 12);
-  assert.deepEqual(d.fromConntrack(ct, T + 1000, new Set(), 'eth0'), [], 'cooldown');
-  const snmp = (rsts: number) => ({ Tcp: { OutRsts: rsts }, Udp: { NoPorts: 0 } });
-  assert.deepEqual(d.fromSnmp(snmp(100), T, 'eth0'), []);
-  assert.deepEqual(d.fromSnmp(snmp(140), T + 1000, 'eth0'), []);
-  const s = d.fromSnmp(snmp(400), T + 2000, 'eth0');
+  assert.deepEqual(out[0].data.protocols, ['udp']);
+  // The UDP sweep also bumped NoPorts in the same interval: attributed, not a second event.
+  assert.deepEqual(d.fromSnmp(snmp(0, 400), T + 1000, 'eth0'), [], 'surge while the named scan is open');
+  // The same UDP flows stay in the table past the quiet period: the same scan, never again.
+  for (let t = 1; t <= 10; t++) {
+    assert.deepEqual(d.fromConntrack(ct, T + t * 10_000, new Set(['10.0.0.1']), 'eth0'), [], `entries still listed at +${t * 10}s`);
+    assert.deepEqual(d.fromSnmp(snmp(0, 400), T + t * 10_000 + 1, 'eth0'), []);
+  }
+  // A new sweep after the quiet period is a new scan.
+  const ct2 = Array.from({ length: 12 }, (_, i) => ({ l4: 'tcp', src: '10.0.0.66', dst: '10.0.0.1', dport: 1000 + i }));
+  assert.equal(d.fromConntrack(ct2, T + 200_000, new Set(['10.0.0.1']), 'eth0').length, 1);
+
+  const a = new ScanDetector(cfg({ scan: { distinctTargets: 10, outRstsPerInterval: 50, cooldownSeconds: 60 } }), emptyScanState());
+  assert.deepEqual(a.fromSnmp(snmp(100), T, 'eth0'), []);
+  assert.deepEqual(a.fromSnmp(snmp(140), T + 1000, 'eth0'), []);
+  const s = a.fromSnmp(snmp(400), T + 2000, 'eth0');
   assert.equal(s.length, 1);
   assert.equal(s[0].data.method, 'snmp');
   assert.equal(s[0].data.source, null);
   assert.equal(s[0].data.tcpOutRsts, 260);
+  assert.deepEqual(a.fromSnmp(snmp(800), T + 3000, 'eth0'), [], 'one anonymous event per cooldown');
+});
+
+test('scan: captured probes name TCP and UDP sources; a counter surge is attributed to the prober', () => {
+  const d = new ScanDetector(cfg({ scan: { distinctTargets: 10, outRstsPerInterval: 20, cooldownSeconds: 60 } }), emptyScanState());
+  const snmp = (rsts: number, noPorts: number) => ({ Tcp: { OutRsts: rsts }, Udp: { NoPorts: noPorts } });
+  d.fromSnmp(snmp(0, 0), T, 'eth0');
+  for (let p = 1; p <= 15; p++) d.probe({ src: '10.0.0.66', dst: '10.0.0.1', dport: p, proto: 'tcp' }, T + 100);
+  d.probe({ src: '10.0.0.66', dst: '10.0.0.1', dport: 1, proto: 'tcp' }, T + 200); // retransmitted SYN: same target
+  const tcp = d.fromSnmp(snmp(15, 0), T + 1000, 'eth0');
+  assert.equal(tcp.length, 1);
+  assert.equal(tcp[0].data.method, 'capture');
+  assert.equal(tcp[0].data.source, '10.0.0.66');
+  assert.equal(tcp[0].data.distinctTargets, 15);
+  // UDP: the kernel rate-limits port-unreachables, so only a few ports are seen; the NoPorts
+  // surge in the same interval is attributed to that prober.
+  for (const p of [7, 9, 11]) d.probe({ src: '10.0.0.77', dst: '10.0.0.1', dport: p, proto: 'udp' }, T + 1500);
+  const udp = d.fromSnmp(snmp(15, 300), T + 2000, 'eth0');
+  assert.equal(udp.length, 1, JSON.stringify(udp));
+  assert.equal(udp[0].data.source, '10.0.0.77');
+  assert.deepEqual(udp[0].data.protocols, ['udp']);
+  assert.equal(udp[0].data.udpNoPorts, 300);
+  for (const p of [12, 13]) d.probe({ src: '10.0.0.77', dst: '10.0.0.1', dport: p, proto: 'udp' }, T + 2500);
+  assert.deepEqual(d.fromSnmp(snmp(15, 600), T + 3000, 'eth0'), [], 'the same UDP scan continues: no second event');
+});
+
+test('neighbours: mac.changed tells the attack from the restore (previousMac, flipFlop, newMacOtherIps); new station', () => {
+  const d = new NeighbourDetector(cfg({ neighbours: { flapAlarmCount: 5 } }), emptyNeighbourState());
+  const CAM = 'aa:00:00:00:00:01';
+  const EVIL = 'bb:00:00:00:00:02';
+  d.sighting(sight('10.0.0.10', CAM), T, true);
+  d.sighting(sight('10.0.0.20', EVIL), T, true);
+  const attack = d.sighting(sight('10.0.0.10', EVIL), T + 1000, false)[0];
+  assert.equal(attack.data.previousMac, null);
+  assert.equal(attack.data.flipFlop, false);
+  assert.deepEqual(attack.data.newMacOtherIps, ['10.0.0.20'], 'the spoofer already holds its own IP');
+  const restore = d.sighting(sight('10.0.0.10', CAM), T + 2000, false)[0];
+  assert.equal(restore.data.oldMac, EVIL);
+  assert.equal(restore.data.previousMac, CAM);
+  assert.equal(restore.data.flipFlop, true);
+  assert.deepEqual(restore.data.newMacOtherIps, []);
+  // arpwatch's "new station": a known MAC on an IP it never held.
+  const ns = d.sighting(sight('10.0.0.30', CAM), T + 3000, false);
+  assert.deepEqual(ns.map((o) => [o.type, o.severity, o.data.ip, o.data.mac]), [['network.station.new', 'notice', '10.0.0.30', CAM]]);
+  assert.deepEqual(ns[0].data.otherIps, ['10.0.0.10']);
+  checkObservation(ns[0]);
+  assert.deepEqual(d.sighting(sight('10.0.0.30', CAM), T + 4000, false), [], 'once');
+  assert.deepEqual(d.sighting(sight('10.0.0.31', CAM), T + 5000, true), [], 'silent while learning');
+  // A never-seen MAC on a new IP is device.new, not also station.new.
+  assert.deepEqual(d.sighting(sight('10.0.0.40', 'cc:00:00:00:00:03'), T + 6000, false).map((o) => o.type), ['network.device.new']);
+});
+
+test('claims: own IP claimed on the wire, router IP claimed in the neighbour table or on the wire; restore is not a claim', () => {
+  const n = new NeighbourDetector(cfg(), emptyNeighbourState());
+  n.sighting(sight('10.0.0.66', 'bb:00:00:00:00:66'), T, true);
+  const d = new ClaimDetector(cfg({ claims: { cooldownSeconds: 60 } }), emptyClaimState(), (m) => n.ipsOf(m));
+  d.identify({ ips: new Map([['10.0.0.1', '02:00:00:00:00:01']]), macs: new Set(['02:00:00:00:00:01']), routers: new Set(['10.0.0.254']) });
+  const arp = (o: Partial<Extract<CaptureRecord, { kind: 'arp' }>>) => ({ kind: 'arp' as const, op: 'reply' as const, ethSrc: 'bb:00:00:00:00:66', ethDst: 'ff:ff:ff:ff:ff:ff', senderIp: '10.0.0.1', senderMac: 'bb:00:00:00:00:66', targetIp: '', ...o });
+  const self = d.fromArp(arp({}), 'eth0', T);
+  assert.equal(self.length, 1);
+  assert.equal(self[0].severity, 'alarm');
+  assert.equal(self[0].data.claimedIp, '10.0.0.1');
+  assert.equal(self[0].data.claimantMac, 'bb:00:00:00:00:66');
+  assert.equal(self[0].data.ownerMac, '02:00:00:00:00:01');
+  assert.deepEqual(self[0].data.claimantOtherIps, ['10.0.0.66']);
+  assert.deepEqual(d.fromArp(arp({ op: 'request', targetIp: '10.0.0.5' }), 'eth0', T + 1000), [], 'same claimant within the cooldown');
+  assert.equal(d.fromArp(arp({}), 'eth0', T + 61_000).length, 1, 'again after the cooldown');
+  assert.deepEqual(d.fromArp(arp({ ethSrc: '02:00:00:00:00:01', senderMac: '02:00:00:00:00:01' }), 'eth0', T), [], "the gateway's own announcements");
+  assert.deepEqual(d.fromArp(arp({ op: 'request', senderIp: '0.0.0.0', targetIp: '10.0.0.1' }), 'eth0', T), [], 'a DAD probe claims nothing');
+  // Router: owner learned from the neighbour table, then a spoofed entry.
+  assert.deepEqual(d.fromNeighbour({ ip: '10.0.0.254', mac: '02:00:00:00:00:fe', iface: 'eth0', via: 'poll' }, T), []);
+  const r = d.fromNeighbour({ ip: '10.0.0.254', mac: 'bb:00:00:00:00:66', iface: 'eth0', via: 'stream' }, T + 10);
+  assert.deepEqual([r[0].data.role, r[0].data.method, r[0].data.ownerMac, r[0].data.claimantMac], ['router', 'neighbour-table', '02:00:00:00:00:fe', 'bb:00:00:00:00:66']);
+  assert.deepEqual(d.fromArp(arp({ senderIp: '10.0.0.254', ethDst: '02:00:00:00:00:0a' }), 'eth0', T + 20), [], 'the wire sighting of the same claim is the same alarm');
+  assert.deepEqual(d.fromNeighbour({ ip: '10.0.0.254', mac: '02:00:00:00:00:fe', iface: 'eth0', via: 'stream' }, T + 30), [], 'restore');
+  const other = d.fromArp(arp({ senderIp: '10.0.0.254', senderMac: 'cc:00:00:00:00:77', ethSrc: 'cc:00:00:00:00:77', ethDst: '02:00:00:00:00:0a' }), 'eth0', T + 40);
+  assert.equal(other[0].data.method, 'capture');
+  assert.deepEqual(other[0].data.arp, { op: 'reply', ethSrc: 'cc:00:00:00:00:77', ethDst: '02:00:00:00:00:0a', targetIp: null, broadcast: false });
+});
+
+test('capture: tcpdump -n -e -tt lines (ARP request/reply, SYN, ICMP port unreachable)', () => {
+  assert.deepEqual(parseCaptureLine('1796589043.817340 02:00:00:00:66:66 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.77.9.1 tell 10.77.9.1, length 28'), { kind: 'arp', op: 'request', ethSrc: '02:00:00:00:66:66', ethDst: 'ff:ff:ff:ff:ff:ff', targetIp: '10.77.9.1', senderIp: '10.77.9.1', senderMac: '02:00:00:00:66:66' });
+  assert.deepEqual(parseCaptureLine('1796589046.939939 02:00:00:00:66:66 > 02:00:00:00:00:fe, ethertype ARP (0x0806), length 42: Reply 10.77.9.1 is-at 02:00:00:00:66:66, length 28'), { kind: 'arp', op: 'reply', ethSrc: '02:00:00:00:66:66', ethDst: '02:00:00:00:00:fe', senderIp: '10.77.9.1', senderMac: '02:00:00:00:66:66', targetIp: '' });
+  assert.equal(parseCaptureLine('1.0 02:00:00:00:66:66 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 10.0.0.9 (ff:ff:ff:ff:ff:ff) tell 10.0.0.1, length 28')?.kind, 'arp');
+  assert.deepEqual(parseCaptureLine('1796589047.273169 02:00:00:00:66:66 > 02:00:00:00:00:01, ethertype IPv4 (0x0800), length 74: 10.77.9.66.49966 > 10.77.9.1.1: Flags [S], seq 3668710496, win 64240, length 0'), { kind: 'syn', ethSrc: '02:00:00:00:66:66', src: '10.77.9.66', sport: 49966, dst: '10.77.9.1', dport: 1 });
+  assert.deepEqual(parseCaptureLine('1796589047.276670 02:00:00:00:00:01 > 02:00:00:00:66:66, ethertype IPv4 (0x0800), length 71: 10.77.9.1 > 10.77.9.66: ICMP 10.77.9.1 udp port 3 unreachable, length 37'), { kind: 'unreach', from: '10.77.9.1', to: '10.77.9.66', origDst: '10.77.9.1', dport: 3 });
+  assert.equal(parseCaptureLine('listening on br0, link-type EN10MB (Ethernet), snapshot length 262144 bytes'), null);
+  assert.equal(parseCaptureLine('1.0 02:00:00:00:66:66 > 02:00:00:00:00:01, ethertype IPv4 (0x0800), length 74: 10.0.0.2.80 > 10.0.0.1.5000: Flags [S.], seq 1, ack 2'), null, 'SYN-ACK is an answer, not a probe');
+});
+
+test('route: the default route next hop from /proc/net/route', () => {
+  const t = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n';
+  assert.deepEqual(parseRoute(t), [{ iface: 'eth0', destination: '0.0.0.0', gateway: '192.0.2.1' }]);
 });
 
 test('config: defaults, MAC normalisation, errors name the path', () => {

@@ -36,7 +36,7 @@ test('netwatch: learns, reports after learning, persists baselines across a rest
   dirs.push(stateDir);
   let now = 1_900_000_000_000;
   const clock = { now: () => now, mono: () => now };
-  const config = netwatchConfigSchema.parse({ enabled: true, procRoot: proc.root, monitorNeigh: false, intervalSeconds: 3600, learningSeconds: 60, interfaces: ['eth0'] });
+  const config = netwatchConfigSchema.parse({ enabled: true, procRoot: proc.root, monitorNeigh: false, capture: { enabled: false }, intervalSeconds: 3600, learningSeconds: 60, interfaces: ['eth0'] });
   const seen: Observation[] = [];
   const make = () => new Netwatch({ config, stateDir, clock, log: pino({ level: 'silent' }), emit: (o) => (checkObservation(o), seen.push(o)) });
 
@@ -78,7 +78,7 @@ test('netwatch: a corrupt baseline is set aside as empty, not fatal', async () =
   const stateDir = tempDir('gw-nwstate-');
   dirs.push(stateDir);
   writeFileSync(join(stateDir, BASELINE_FILE), '{"v":1,"neigh');
-  const nw = new Netwatch({ config: netwatchConfigSchema.parse({ procRoot: proc.root, monitorNeigh: false, intervalSeconds: 3600 }), stateDir, clock: { now: () => 1, mono: () => 1 }, log: pino({ level: 'silent' }), emit: () => {} });
+  const nw = new Netwatch({ config: netwatchConfigSchema.parse({ procRoot: proc.root, monitorNeigh: false, capture: { enabled: false }, intervalSeconds: 3600 }), stateDir, clock: { now: () => 1, mono: () => 1 }, log: pino({ level: 'silent' }), emit: () => {} });
   await nw.start();
   assert.equal(nw.learning, true);
   await nw.stop();

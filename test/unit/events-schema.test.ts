@@ -13,6 +13,7 @@ import { dataSchemaWiring, validateObservationData } from '../helpers/event-sche
 import { netwatchConfigSchema } from '../../agent/anomaly/config.js';
 import { ListenerDetector, emptyListenerState } from '../../agent/anomaly/listeners.js';
 import { NeighbourDetector, emptyNeighbourState } from '../../agent/anomaly/neighbours.js';
+import { ClaimDetector, emptyClaimState } from '../../agent/anomaly/claims.js';
 import { ScanDetector, emptyScanState } from '../../agent/anomaly/scan.js';
 import { TrafficDetector, emptyTrafficState } from '../../agent/anomaly/traffic.js';
 import { correlateConfigSchema } from '../../agent/correlate/config.js';
@@ -130,6 +131,15 @@ test('agent-side emitters (netwatch detectors, correlator, command handler) prod
   seen.push(...nd.sighting(sight('10.0.0.11', '02:00:00:00:00:02'), T + 1, false));
   seen.push(...nd.sighting(sight('10.0.0.10', '02:00:00:00:00:02'), T + 2, false));
   seen.push(...nd.sweep(T + 120_000, false));
+  seen.push(...nd.sighting(sight('10.0.0.12', '02:00:00:00:00:02'), T + 130_000, false));
+  const cd = new ClaimDetector(cfg, emptyClaimState(), (mac) => nd.ipsOf(mac));
+  cd.identify({ ips: new Map([['10.0.0.1', '02:00:00:00:00:01']]), macs: new Set(['02:00:00:00:00:01']), routers: new Set(['10.0.0.254']) });
+  seen.push(...cd.fromArp({ kind: 'arp', op: 'reply', ethSrc: '02:00:00:00:00:02', ethDst: 'ff:ff:ff:ff:ff:ff', senderIp: '10.0.0.1', senderMac: '02:00:00:00:00:02', targetIp: '' }, 'eth0', T));
+  cd.fromNeighbour({ ip: '10.0.0.254', mac: '02:00:00:00:00:fe', iface: 'eth0', via: 'poll' }, T);
+  seen.push(...cd.fromNeighbour({ ip: '10.0.0.254', mac: '02:00:00:00:00:02', iface: 'eth0', via: 'stream' }, T + 1));
+  const cs = new ScanDetector(cfg, emptyScanState());
+  for (let p = 1; p <= 12; p++) cs.probe({ src: '10.0.0.77', dst: '10.0.0.1', dport: p, proto: 'tcp' }, T);
+  seen.push(...cs.evaluate(T, 'eth0'));
   const td = new TrafficDetector(cfg, emptyTrafficState());
   let rx = 0;
   for (let i = 0; i < 22; i++) {
@@ -190,8 +200,10 @@ test('agent-side emitters (netwatch detectors, correlator, command handler) prod
     assert.equal(validateObservationData(e.body.type, e.body.data), null);
     types.add(e.body.type);
   }
-  const want = ['network.device.new', 'network.mac.changed', 'network.device.gone', 'network.traffic.spike', 'network.listener.new', 'network.scan.suspected', 'incident.intrusion.rogue_device', 'system.command.rejected', 'system.command.accepted', 'system.command.executed', 'system.config.rejected', 'system.config.reloaded'];
+  const want = ['network.device.new', 'network.mac.changed', 'network.station.new', 'network.gateway.claimed', 'network.device.gone', 'network.traffic.spike', 'network.listener.new', 'network.scan.suspected', 'incident.intrusion.rogue_device', 'system.command.rejected', 'system.command.accepted', 'system.command.executed', 'system.config.rejected', 'system.config.reloaded'];
   for (const t of want) assert.ok(types.has(t), `${t} not produced (got ${[...types].join(', ')})`);
+  assert.deepEqual(out.filter((e) => e.body.type === 'network.gateway.claimed').map((e) => e.body.data.role), ['self', 'router']);
+  assert.ok(out.some((e) => e.body.type === 'network.scan.suspected' && e.body.data.method === 'capture'), 'a capture scan verdict validated');
   const phases = out.filter((e) => e.body.type.startsWith('incident.')).map((e) => e.body.data.phase);
   assert.ok(phases.includes('open') && phases.includes('close'), `incident phases ${phases.join(',')}`);
 });
