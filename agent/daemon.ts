@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { supervisedInstances, type LoadedConfig } from '../config/loader.js';
 import type { Chain, ChainHead } from './chain/chain.js';
 import { loadOrCreateKeys, type GatewayKeys } from './chain/keys.js';
-import { createClockSyncProbe } from './clock-sync.js';
+import { createClockSyncProbe, type ClockSyncDetail } from './clock-sync.js';
 import type { Pipeline } from './pipeline.js';
 import type { ClockSync, JsonObject } from './events/types.js';
 import { Supervisor } from './supervisor.js';
@@ -289,6 +289,11 @@ export class Daemon {
 
   clockSyncState(): ClockSync {
     return this.clockSync();
+  }
+
+  /** Source and offset behind ts.sync (metrics). */
+  clockSyncDetail(): ClockSyncDetail {
+    return this.clockSync.detail();
   }
 
   status(): Record<string, unknown> {

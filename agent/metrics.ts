@@ -4,6 +4,7 @@
 // rendered on scrape is enough. Measured (Node 20, x64, after GC, 12 gauges x 20 devices,
 // 100 scrapes): prom-client 15 with default metrics +1.7 MiB heap / +11-15 MiB RSS; this
 // file +0.2 MiB heap / <3 MiB RSS (mostly module load). The snapshot is built by the daemon.
+import { statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 
 export interface DeviceMetric {
@@ -49,6 +50,18 @@ export interface MetricsSnapshot {
   /** Observations the pipeline rejected as contract breaches, per driver instance and event type (refusals for a full backlog are in `write.refused`). */
   observationsRejected?: Array<{ driver: string; instance: string; type: string; count: number }>;
   clockSync: 'ntp' | 'rtc' | 'none';
+  /** Local clock minus NTP time (s) and the source that said so (agent/clock-sync.ts); absent or null offset when unknown. */
+  clock?: { offsetSeconds: number | null; via: string | null };
+  /** Broker side: publishes awaiting PUBACK, last PUBACK (unix s, null before the first). */
+  mqttInflight?: number;
+  mqttLastAckSeconds?: number | null;
+  /** Start attempts after the first, per driver instance (restarts after a failed start or a fault). */
+  driverRestarts?: Array<{ driver: string; instance: string; restarts: number }>;
+  /** Last valid frame/answer per device (unix s); devices never seen are left out. */
+  deviceLastSeen?: Array<{ driver: string; instance: string; device: string; seconds: number }>;
+  /** The filesystem holding the state directory (statfs). */
+  stateFs?: { path: string; freeBytes: number; sizeBytes: number } | null;
+  build?: { version: string; node: string; arch: string };
 }
 
 type Labels = Record<string, string>;
@@ -102,6 +115,18 @@ export function renderMetrics(s: MetricsSnapshot, proc = processFigures()): stri
   e.metric('gatewarden_driver_errors_total', 'counter', 'Errors reported by each driver instance.', s.driverErrors.map((d) => [{ driver: d.driver, instance: d.instance }, d.errors]));
   e.metric('gatewarden_observations_rejected_total', 'counter', 'Observations the pipeline rejected as contract breaches (a driver fault), per driver instance and event type (not in the chain; the driver was told). Refusals for a full backlog are gatewarden_observations_refused_total.', (s.observationsRejected ?? []).map((r) => [{ driver: r.driver, instance: r.instance, type: r.type }, r.count]));
   e.metric('gatewarden_clock_sync', 'gauge', 'Clock source of event timestamps (1 for the current one).', (['ntp', 'rtc', 'none'] as const).map((k) => [{ source: k }, s.clockSync === k ? 1 : 0]));
+  if (s.clock) {
+    e.metric('gatewarden_clock_offset_seconds', 'gauge', 'Local clock minus NTP time as the time daemon reports it (positive = fast); absent when it reports none.', s.clock.offsetSeconds === null ? [] : [[{ via: s.clock.via ?? 'unknown' }, s.clock.offsetSeconds]]);
+  }
+  if (s.mqttInflight !== undefined) g('gatewarden_mqtt_inflight', 'QoS 1 publishes awaiting the broker PUBACK.', s.mqttInflight);
+  if (s.mqttLastAckSeconds !== undefined) e.metric('gatewarden_mqtt_last_ack_timestamp_seconds', 'gauge', 'Unix time of the last broker PUBACK (absent before the first).', s.mqttLastAckSeconds === null ? [] : [[{}, s.mqttLastAckSeconds]]);
+  if (s.driverRestarts) e.metric('gatewarden_driver_restarts_total', 'counter', 'Driver start attempts after the first (after a failed start or a fault), per instance.', s.driverRestarts.map((d) => [{ driver: d.driver, instance: d.instance }, d.restarts]));
+  if (s.deviceLastSeen) e.metric('gatewarden_device_last_seen_timestamp_seconds', 'gauge', 'Unix time of the last valid frame or answer from the device (absent if never seen).', s.deviceLastSeen.map((d) => [{ driver: d.driver, instance: d.instance, device: d.device }, d.seconds]));
+  if (s.stateFs) {
+    e.metric('gatewarden_state_fs_free_bytes', 'gauge', 'Bytes available to the daemon on the filesystem of the state directory.', [[{ path: s.stateFs.path }, s.stateFs.freeBytes]]);
+    e.metric('gatewarden_state_fs_size_bytes', 'gauge', 'Size of the filesystem of the state directory.', [[{ path: s.stateFs.path }, s.stateFs.sizeBytes]]);
+  }
+  if (s.build) e.metric('gatewarden_build_info', 'gauge', 'Build of the running daemon (always 1).', [[{ version: s.build.version, node: s.build.node, arch: s.build.arch }, 1]]);
   g('process_resident_memory_bytes', 'Resident memory size in bytes.', proc.rss);
   c('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', proc.cpuSeconds);
   g('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.', proc.startTime);
@@ -113,6 +138,16 @@ const START = Date.now() / 1000 - process.uptime();
 export function processFigures(): { rss: number; cpuSeconds: number; startTime: number } {
   const cpu = process.cpuUsage();
   return { rss: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6, startTime: Math.round(START) };
+}
+
+/** Free and total bytes of the filesystem holding `dir` (statfs); null when it cannot be read. */
+export function stateFsFigures(dir: string): { path: string; freeBytes: number; sizeBytes: number } | null {
+  try {
+    const st = statfsSync(dir);
+    return { path: dir, freeBytes: st.bavail * st.bsize, sizeBytes: st.blocks * st.bsize };
+  } catch {
+    return null;
+  }
 }
 
 /** Counter names that count errors, summed into gatewarden_device_errors_total. */

@@ -10,7 +10,8 @@ import type { SpoolStats } from '../spool/types.js';
 import type { Supervisor } from '../supervisor.js';
 import { deviceOnline, type DiagnosticResult } from '../../drivers/types.js';
 import { VERSION } from '../version.js';
-import { errorCount, MetricsServer, type MetricsSnapshot, type SpoolWriteHealth } from '../metrics.js';
+import { errorCount, MetricsServer, stateFsFigures, type MetricsSnapshot, type SpoolWriteHealth } from '../metrics.js';
+import type { ClockSyncDetail } from '../clock-sync.js';
 import { controlSocketPath } from './client.js';
 import { ControlServer } from './server.js';
 
@@ -20,6 +21,8 @@ export interface DaemonView {
   healthSnapshot(): Record<string, unknown>;
   spoolStats(): SpoolStats;
   clockSyncState(): ClockSync;
+  /** The clock probe's last full answer (source, offset; agent/clock-sync.ts). */
+  clockSyncDetail?(): ClockSyncDetail;
   supervisor: Pick<Supervisor, 'diagnose' | 'status' | 'health'>;
   /** netwatch's checks while it is not running (drivers/netwatch/), reported as instance/kind `netwatch`. */
   netwatchDiagnose?(): Promise<DiagnosticResult[]>;
@@ -41,8 +44,9 @@ export function processIdentity(): { pid: number; uid: number; gid: number; grou
   return { pid: process.pid, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, groups: process.getgroups?.() ?? [] };
 }
 
-export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
+export function metricsSnapshot(d: DaemonView, o: { stateDir?: string } = {}): MetricsSnapshot {
   const f = d.forwarder.status();
+  const clock = d.clockSyncDetail?.();
   const spool = d.spoolStats();
   const write = d.spoolWriteHealth();
   return {
@@ -55,6 +59,12 @@ export function metricsSnapshot(d: DaemonView): MetricsSnapshot {
     driverErrors: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, errors: s.errors })),
     observationsRejected: d.supervisor.status().flatMap((s) => Object.entries(s.rejected ?? {}).map(([type, count]) => ({ driver: s.kind, instance: s.id, type, count }))),
     clockSync: d.clockSyncState(),
+    ...(clock ? { clock: { offsetSeconds: clock.offsetSeconds, via: clock.via } } : {}),
+    mqttInflight: f.inflight,
+    driverRestarts: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, restarts: Math.max(0, s.attempts - 1) })),
+    deviceLastSeen: d.supervisor.health().flatMap((h) => (h.lastSeen === null ? [] : [{ driver: h.kind, instance: h.instance, device: h.device, seconds: h.lastSeen / 1000 }])),
+    stateFs: o.stateDir ? stateFsFigures(o.stateDir) : null,
+    build: { version: VERSION, node: process.version, arch: process.arch },
   };
 }
 
@@ -87,7 +97,7 @@ export async function startFieldEndpoints(o: { daemon: DaemonView; config: Confi
     log.error({ err, socket: path }, 'control socket not available; `gatewarden diag` will work without the daemon view');
   }
   if (config.metrics.enabled) {
-    metrics = new MetricsServer({ host: config.metrics.host, port: config.metrics.port, snapshot: () => metricsSnapshot(d) });
+    metrics = new MetricsServer({ host: config.metrics.host, port: config.metrics.port, snapshot: () => metricsSnapshot(d, { stateDir: config.stateDir }) });
     try {
       metricsPort = await metrics.start();
       log.info({ host: config.metrics.host, port: metricsPort }, 'metrics endpoint listening');
