@@ -26,6 +26,8 @@ import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
+import { announceRotation, resolvePendingRotation, rotateNow, type KeyRotationResult } from './key-rotation.js';
+import { signedHeadPayload } from './forward/signed-head.js';
 
 
 export interface DaemonOptions {
@@ -72,6 +74,8 @@ export class Daemon {
   private endpoints: FieldEndpoints | null = null;
   /** Exclusive lock on the state directory (agent/state-lock.ts), held until stop. */
   private stateLock: StateLock | null = null;
+  /** Serialises key rotations (control socket and `key.rotate` may ask at once). */
+  private rotating: Promise<unknown> = Promise.resolve();
   /** Serialises reloads (SIGHUP and the control socket may ask at once). */
   private reloading: Promise<void> = Promise.resolve();
   /** Outcome of the last reload, for `status`; null until one was asked for. */
@@ -104,6 +108,9 @@ export class Daemon {
     this.spool = opened.spool;
     if (opened.info.movedAside) log.error({ movedAside: opened.info.movedAside }, 'spool failed its integrity check; moved aside, starting a new epoch');
     const head = this.spool.head();
+    // A key rotation prepared offline (`gatewarden key rotate`) or interrupted (agent/key-rotation.ts).
+    const rotation = resolvePendingRotation({ stateDir: c.stateDir, keys: this.keys, spool: this.spool, head, log });
+    this.keys = rotation.keys;
       // The quota never outgrows the filesystem: eviction starts before the disk fills.
       space: { dir: dirname(spoolPathOf(this.loaded)), reserveBytes: c.spool.reserveBytes },
 
@@ -133,6 +140,9 @@ export class Daemon {
       this.pipeline.sinkSealed(this.chain.newEpoch(reason, reason === 'fresh' || reason === 'spool-reset' ? null : head, extra));
       log.info({ epoch: this.chain.head.epoch, reason }, 'new chain epoch');
     }
+    if (rotation.announce) {
+      ({ keys: this.keys } = await announceRotation({ stateDir: c.stateDir, old: this.keys, next: rotation.announce, path: this.path, spool: this.spool, log, reason: 'offline' }));
+    }
     this.spool.setMeta('kid', this.keys.kid);
     this.pipeline.system('system.agent.start', 'notice', {
       version: VERSION,
@@ -158,13 +168,16 @@ export class Daemon {
       this.correlator = corr;
     }
 
+    const keysOf = (): GatewayKeys => this.keys;
     this.forwarder = new Forwarder({
       mqtt: c.mqtt,
       site: c.site,
       gw: c.gateway,
       spool: this.spool,
       log: log.child({ part: 'mqtt' }),
-      identity: { kid: this.keys.kid, pubkey: this.keys.pubkey, version: VERSION, epoch: () => this.committedHead().epoch || this.chain.head.epoch },
+      // Getters: a key rotation changes what the next birth message names.
+      identity: { get kid() { return keysOf().kid; }, get pubkey() { return keysOf().pubkey; }, version: VERSION, epoch: () => this.committedHead().epoch || this.chain.head.epoch },
+      signedHead: () => signedHeadPayload({ site: c.site, gw: c.gateway, head: this.spool.head(), kid: this.keys.kid, privateKey: this.keys.privateKey, now: this.clock.now() }),
       health: () => this.healthSnapshot(),
       password: c.mqtt.passwordFile ? readFileSync(c.mqtt.passwordFile, 'utf8').trim() : c.mqtt.password,
     });
@@ -177,7 +190,11 @@ export class Daemon {
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
-    attachCommands({ config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }) });
+    attachCommands({
+      config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }),
+      replay: { spool: this.spool, republish: (rows) => this.forwarder.republish(rows) },
+      rotateKey: async () => ({ ...(await this.rotateKey('command')) }),
+    });
     // netwatch runs under the supervisor like any driver (drivers/netwatch/): retried, reconciled on SIGHUP.
     await this.supervisor.startAll(supervisedInstances(this.loaded));
     this.devices.start();
@@ -212,6 +229,21 @@ export class Daemon {
    * ping) names this one, never the chain's in-memory head: a seq sealed but not committed
    * is re-issued with another body after a crash, so it must never have been shown.
    */
+  /**
+   * Rotate the gateway key now (control socket `key-rotate`, signed `key.rotate`):
+   * key_rotated under the old key, a new epoch under the new one (agent/key-rotation.ts).
+   */
+  rotateKey(reason = 'operator'): Promise<KeyRotationResult> {
+    const run = this.rotating.then(async () => {
+      const r = await rotateNow({ stateDir: this.loaded.config.stateDir, keys: this.keys, path: this.path, spool: this.spool, log: this.o.log, reason });
+      this.keys = r.keys;
+      this.forwarder.announceBirth();
+      return r.result;
+    });
+    this.rotating = run.catch(() => undefined);
+    return run;
+  }
+
   committedHead(): ChainHead {
     return this.spool.head() ?? { epoch: '', seq: 0, hash: '' };
   }
@@ -245,6 +277,7 @@ export class Daemon {
       uptimeS: Math.round((this.clock.now() - this.started.getTime()) / 1000),
       rssBytes: mem.rss,
       head: this.committedHead(),
+      ...(this.loaded.config.mqtt.platformAck.enabled ? { platformAck: this.forwarder?.status(0).platformAck ?? null } : {}),
       clockSync: this.clockSync(),
       spool: {
         depth: s.depth,

@@ -95,6 +95,16 @@ export const mqttSchema = z.strictObject({
   healthIntervalSeconds: z.number().min(1).max(3600).default(30),
   /** Events older than this when published (or spooled before the connection came up) are marked historical. */
   historicalAfterMs: z.number().int().min(0).default(10000),
+  /**
+   * End-to-end acknowledgement (docs/architecture.md): rows stay in the spool until the
+   * platform acks them on `…/ack`, not just until the broker's PUBACK; unacked ones are re-sent.
+   */
+  platformAck: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      resendAfterSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(600),
+    })
+    .prefault({}),
 }).superRefine((m, ctx) => {
   // One source of credentials: the URL's user:password would silently win over these.
   if (!urlCredentials(m.url)) return;

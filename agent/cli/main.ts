@@ -20,6 +20,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string; load: () =
   { name: 'diag', summary: 'check config, key, clock, disk, spool, broker and every device; exit 0 ok / 1 warnings / 2 failures', load: async () => (await import('./diag.js')).registerDiag },
   { name: 'status', summary: "the running daemon's status, over the control socket", load: async () => (await import('./status.js')).registerStatus },
   { name: 'reload', summary: 'ask the running daemon to re-read its config; exit 1 with the reason when rejected', load: async () => (await import('./reload.js')).registerReload },
+  { name: 'key', summary: 'gateway signing key: key rotate (a new key and epoch, announced under the old key)', load: async () => (await import('./key.js')).registerKey },
   { name: 'init', summary: 'write a commented config, create the signing key, print the enrolment string', load: async () => (await import('./init.js')).registerInit },
   { name: 'discover', summary: 'find serial ports, Modbus units, cameras and OSDP readers; print or --write a config snippet', load: async () => (await import('./discover.js')).registerDiscover },
   { name: 'platform', summary: 'reference platform consumer: verify and store events (SQLite), repair gaps with spool.replay, ack, live view', load: async () => (await import('../platform/cli.js')).registerPlatform },

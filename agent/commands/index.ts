@@ -11,6 +11,7 @@ import type { Supervisor } from '../supervisor.js';
 import type { JsonObject } from '../events/types.js';
 import { createCommandHandler } from './handler.js';
 import { SeenIdStore } from './seen-ids.js';
+import { replayRange, type ReplayDeps } from './replay.js';
 
 /** commands.publicKey: PEM, base64url raw key, or a path to a file holding either. */
 export function loadCommandKey(value: string | undefined) {
@@ -27,6 +28,10 @@ export function attachCommands(o: {
   supervisor: Supervisor;
   log: Logger;
   head: () => JsonObject;
+  /** `spool.replay` (agent/commands/replay.ts); absent → the command is not offered. */
+  replay?: ReplayDeps;
+  /** `key.rotate`: rotate the gateway key now (agent/key-rotation.ts); absent → not offered. */
+  rotateKey?: () => Promise<JsonObject>;
 }): void {
   const { config: c } = o;
   o.forwarder.onCommand(
@@ -38,6 +43,8 @@ export function attachCommands(o: {
       deviceCommand: (name, args, target) => o.supervisor.command(name, args, target),
       builtins: {
         ping: async () => ({ ok: true, data: { head: o.head(), ts: new Date().toISOString() } }),
+        ...(o.replay ? { 'spool.replay': (args: JsonObject) => replayRange(args, o.replay!) } : {}),
+        ...(o.rotateKey ? { 'key.rotate': async () => ({ ok: true, detail: 'key rotated', data: await o.rotateKey!() }) } : {}),
         diag: async () => {
           const results = await o.supervisor.diagnose();
           const failed = results.filter((r) => r.verdict === 'fail').length;

@@ -31,6 +31,8 @@ export interface DaemonView {
   spoolWriteHealth(): SpoolWriteHealth;
   /** Re-read the config as SIGHUP does; resolves with the outcome (agent/daemon.ts ReloadOutcome). */
   reload(): Promise<unknown>;
+  /** Rotate the gateway key (agent/key-rotation.ts); resolves with the old and new kid. */
+  rotateKey(reason?: string): Promise<unknown>;
 }
 
 export interface FieldEndpoints {
@@ -81,6 +83,7 @@ export async function startFieldEndpoints(o: { daemon: DaemonView; config: Confi
       health: () => d.healthSnapshot(),
       'spool-stats': () => d.spoolStats(),
       reload: () => d.reload(),
+      'key-rotate': () => d.rotateKey('operator'),
       diag: async () => ({
         identity: processIdentity(),
         instances: d.supervisor.status(),

@@ -4,9 +4,11 @@
 // is the socket file's mode (0660, group gatewarden): whoever can connect may read
 // status and run diagnostics. The one method that acts, `reload`, does what SIGHUP does
 // (re-read the config file the daemon was started with) and answers with the outcome;
-// nothing else changes state, and no request carries config or paths.
+// `key-rotate` rotates the gateway key (agent/key-rotation.ts: a new epoch under a new
+// key, announced under the old one) and answers with the old and new kid; nothing else
+// changes state, and no request carries config or paths.
 
-export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health', 'reload'] as const;
+export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health', 'reload', 'key-rotate'] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 
 export interface ControlRequest {

@@ -24,6 +24,8 @@ export interface ForwarderOptions {
   clock?: { now(): number };
   /** Password read by the caller from mqtt.passwordFile; wins over mqtt.password. */
   password?: string;
+  /** The signed committed head `{body, sig}` for the retained `head` topic (agent/forward/signed-head.ts); absent → not published. */
+  signedHead?: () => string | null;
   /** Uniform [0,1) for the backoff jitter; tests pin it. */
   random?: () => number;
 }
@@ -45,6 +47,8 @@ export interface ForwarderStatus {
   /** Unsent rows in the spool (in flight included). */
   backlog: number;
   bdSeq: number;
+  /** End-to-end ack (mqtt.platformAck.enabled): the last platform-acked head, null before the first ack. Absent when off. */
+  platformAck?: { epoch: string; seq: number; at: string } | null;
 }
 
 export interface IncomingCommand {

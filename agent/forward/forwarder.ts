@@ -17,6 +17,7 @@ import { NullStore } from './null-store.js';
 import { installPublishEncoder } from './publish-encoder.js';
 import { errorKey, LogThrottle } from '../log-throttle.js';
 import { ENCODED_PROPS, HIST0, HIST1, QOS1, QOS1_RETAIN, type PublishOpts } from './publish-options.js';
+import { PlatformAck } from './platform-ack.js';
 
 /** Rows read from the spool per query. */
 const READ_BATCH = 1000;
@@ -70,6 +71,11 @@ export class Forwarder {
 
   private readonly devices = new Map<string, string>();
   private commandHandler: CommandHandler | null = null;
+  /** End-to-end ack (mqtt.platformAck.enabled), else null: PUBACK marks rows sent. */
+  private readonly platformAck: PlatformAck | null;
+  private resendTimer: NodeJS.Timeout | null = null;
+  /** Called when the connection ends (a replay in progress stops waiting for its PUBACKs). */
+  private closeWaiters: Array<() => void> = [];
 
   constructor(private readonly o: ForwarderOptions) {
     const m = o.mqtt;
@@ -84,12 +90,26 @@ export class Forwarder {
     this.pubBackoff = new Backoff(b);
     this.bdSeq = Number(o.spool.getMeta('bdSeq') ?? 0) || 0;
     this.acks = new AckBatcher(o.spool, o.log);
+    const pa = m.platformAck;
+    this.platformAck = pa.enabled ? new PlatformAck({ spool: o.spool, log: o.log, resendAfterMs: pa.resendAfterSeconds * 1000, now: () => this.clock.now() }) : null;
   }
 
   /** Connect in the background. Never throws for network reasons; failures are retried. */
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.o.mqtt.protocolVersion === 4 && !this.platformAck) {
+      // mosquitto PUBACKs a 3.1.1 publish its ACL denies and drops it (MQTT 5 answers 0x87).
+      this.o.log.warn(
+        { broker: this.broker, protocolVersion: 4 },
+        'MQTT 3.1.1 without end-to-end ack: a publish the broker denies (ACL) is acknowledged and silently lost; use protocolVersion 5 or mqtt.platformAck.enabled',
+      );
+    }
+    if (this.platformAck) {
+      const every = Math.max(250, Math.min(this.o.mqtt.platformAck.resendAfterSeconds * 250, 10_000));
+      this.resendTimer = setInterval(() => this.resendUnacked(), every);
+      this.resendTimer.unref();
+    }
     this.connectNow();
     this.healthTimer = setInterval(() => this.publishHealth(), this.o.mqtt.healthIntervalSeconds * 1000);
     this.healthTimer.unref();
@@ -141,6 +161,7 @@ export class Forwarder {
       replaying: this.isReplaying(),
       backlog,
       bdSeq: this.bdSeq,
+      ...(this.platformAck ? { platformAck: this.platformAck.status() } : {}),
     };
   }
 
@@ -154,8 +175,8 @@ export class Forwarder {
     this.stopping = true;
     this.running = false;
     const deadline = Date.now() + timeoutMs;
-    for (const t of [this.reconnectTimer, this.retryTimer, this.healthTimer]) if (t) clearTimeout(t);
-    this.reconnectTimer = this.retryTimer = this.healthTimer = null;
+    for (const t of [this.reconnectTimer, this.retryTimer, this.healthTimer, this.resendTimer]) if (t) clearTimeout(t);
+    this.reconnectTimer = this.retryTimer = this.healthTimer = this.resendTimer = null;
     const client = this.client;
     if (client && this.connected) {
       if (this.inflightRows.size > 0) {
@@ -163,6 +184,9 @@ export class Forwarder {
         this.drained = null;
       }
       this.acks.flush();
+      // The committed head at shutdown (the daemon flushed the writer before stopping us).
+      const head = this.signedHeadPayload();
+      if (head) await within(new Promise<void>((resolve) => client.publish(this.topics.head, head, QOS1_RETAIN, () => resolve())), deadline - Date.now());
       const offline = JSON.stringify({ online: false, bdSeq: this.bdSeq, clean: true });
       await within(
         new Promise<void>((resolve) => client.publish(this.topics.state, offline, QOS1_RETAIN, () => resolve())),
@@ -243,6 +267,26 @@ export class Forwarder {
     this.window = Math.max(1, Math.min(this.o.mqtt.inflightWindow, receiveMax));
     this.histUpTo = this.o.spool.maxRowid();
     this.quiet.log(this.o.log, 'info', 'mqtt.connected', { broker: this.broker, bdSeq: this.bdSeq, window: this.window, backlogUpTo: this.histUpTo }, 'connected to MQTT broker');
+    this.publishBirth(client);
+    client.subscribe(this.topics.cmdFilter, { qos: 1 }, (err) => {
+      if (err) this.o.log.warn({ broker: this.broker, err: err.message }, 'subscribing to commands failed');
+    });
+    if (this.platformAck) {
+      client.subscribe(this.topics.ack, { qos: 1 }, (err) => {
+        if (err) this.o.log.warn({ broker: this.broker, err: err.message }, 'subscribing to platform acks failed');
+      });
+    }
+    for (const [device, payload] of this.devices) client.publish(this.topics.dev(device), payload, QOS1_RETAIN, this.ignoreErr);
+    this.publishHead(client);
+    this.pump();
+  }
+
+  /** Publish the retained birth again (after a key rotation: it names the new kid and pubkey). */
+  announceBirth(): void {
+    if (this.connected && this.client) this.publishBirth(this.client);
+  }
+
+  private publishBirth(client: MqttClient): void {
     const birth = {
       online: true,
       bdSeq: this.bdSeq,
@@ -253,11 +297,6 @@ export class Forwarder {
       started: this.started,
     };
     client.publish(this.topics.state, JSON.stringify(birth), QOS1_RETAIN, this.ignoreErr);
-    client.subscribe(this.topics.cmdFilter, { qos: 1 }, (err) => {
-      if (err) this.o.log.warn({ broker: this.broker, err: err.message }, 'subscribing to commands failed');
-    });
-    for (const [device, payload] of this.devices) client.publish(this.topics.dev(device), payload, QOS1_RETAIN, this.ignoreErr);
-    this.pump();
   }
 
   private onError(err: Error & { code?: unknown }): void {
@@ -279,6 +318,7 @@ export class Forwarder {
     client.end(true);
     this.acks.flush();
     this.rewind();
+    for (const w of this.closeWaiters.splice(0)) w();
     if (this.drained) this.drained();
     if (wasConnected) this.quiet.log(this.o.log, 'warn', 'mqtt.lost', { broker: this.broker }, 'connection to MQTT broker lost');
     if (this.running) this.scheduleReconnect();
@@ -294,6 +334,10 @@ export class Forwarder {
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (topic === this.topics.ack) {
+      if (this.platformAck) this.platformAck.onMessage(payload);
+      return;
+    }
     const cmd = incomingCommand(this.topics, topic, payload, packet);
     if (!cmd) return;
     if (!this.commandHandler) {
@@ -332,6 +376,8 @@ export class Forwarder {
         const row = this.buf[this.bufIdx++];
         this.cursor = row.rowid;
         const rowid = row.rowid;
+        // After a resend rewind (end-to-end ack) a row may still be in flight.
+        if (this.platformAck && this.inflightRows.has(rowid)) continue;
         let opts = QOS1;
         if (this.v5) {
           const hist = rowid <= this.histUpTo || now - row.acceptedAt > histAge;
@@ -362,7 +408,9 @@ export class Forwarder {
       this.lastError = `${this.broker}: broker refused event row ${rowid}: ${err.message.replace(/^Publish error: /, '').toLowerCase()} (PUBACK 0x${code.toString(16)})`;
     } else {
       this.acked++;
-      this.acks.add(rowid);
+      // With end-to-end ack the row stays unsent until the platform acks it (platform-ack.ts).
+      if (this.platformAck) this.platformAck.onPuback(rowid);
+      else this.acks.add(rowid);
       if (rowid === this.retryRowid) {
         this.retryRowid = 0;
         this.pubBackoff.reset();
@@ -438,6 +486,68 @@ export class Forwarder {
     const unsent = (agent.spool as { unsent?: unknown } | undefined)?.unsent;
     const forward = this.status(typeof unsent === 'number' ? unsent : undefined);
     client.publish(this.topics.health, JSON.stringify({ ...agent, forward }), QOS1, this.ignoreErr);
+    this.publishHead(client);
+  }
+
+  private signedHeadPayload(): string | null {
+    try {
+      return this.o.signedHead?.() ?? null;
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'signed head not available');
+      return null;
+    }
+  }
+
+  /** Retained signed committed head (docs/mqtt-api.yaml `head`). */
+  private publishHead(client: MqttClient): void {
+    const head = this.signedHeadPayload();
+    if (head) client.publish(this.topics.head, head, QOS1_RETAIN, this.ignoreErr);
+  }
+
+  /** End-to-end ack: rows PUBACKed but not acked within resendAfterSeconds are published again, historical. */
+  private resendUnacked(): void {
+    if (!this.platformAck || !this.connected || this.stopping) return;
+    const due = this.platformAck.due();
+    if (!due) return;
+    this.o.log.warn({ after: due.after, upTo: due.upTo, resendAfterSeconds: this.o.mqtt.platformAck.resendAfterSeconds }, 'platform has not acked events the broker accepted; sending them again (historical)');
+    this.histUpTo = Math.max(this.histUpTo, due.upTo);
+    this.cursor = Math.min(this.cursor, due.after);
+    this.buf = [];
+    this.bufIdx = 0;
+    this.pump();
+  }
+
+  /**
+   * Publish stored rows again on their evt topics, historical (hist=1), at most `window`
+   * in flight; spool marks are not touched (`spool.replay`, agent/commands/replay.ts).
+   * Resolves with the number the broker acknowledged.
+   */
+  async republish(rows: readonly SpoolRow[]): Promise<number> {
+    let ok = 0;
+    let next = 0;
+    await new Promise<void>((resolve) => {
+      this.closeWaiters.push(resolve);
+      let inflight = 0;
+      const fill = (): void => {
+        const client = this.client;
+        if (!this.connected || !client) {
+          if (inflight === 0) resolve();
+          return;
+        }
+        while (inflight < this.window && next < rows.length) {
+          const row = rows[next++];
+          inflight++;
+          client.publish(this.topics.evt(row.family), row.payload, this.v5 ? HIST1 : QOS1, (err) => {
+            inflight--;
+            if (!err) ok++;
+            fill();
+          });
+        }
+        if (inflight === 0 && next >= rows.length) resolve();
+      };
+      fill();
+    });
+    return ok;
   }
 
   private readonly ignoreErr = (): void => {};

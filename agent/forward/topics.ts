@@ -12,6 +12,10 @@ export interface Topics {
   dev(device: string): string;
   /** Periodic heartbeat (not retained). */
   health: string;
+  /** Retained QoS 1 signed committed head (tail proof), published with every health tick and at shutdown. */
+  head: string;
+  /** Platform → gateway end-to-end acknowledgement `{epoch, seq, hash}` (QoS 1, not retained). */
+  ack: string;
   /** Platform → gateway command `name`. */
   cmd(name: string): string;
   /** Subscription filter for all commands. */
@@ -39,6 +43,8 @@ export function makeTopics(prefix: string, site: string, gw: string): Topics {
     },
     dev: (device) => `${base}/dev/${device}`,
     health: `${base}/health`,
+    head: `${base}/head`,
+    ack: `${base}/ack`,
     cmd: (name) => `${cmdBase}${name}`,
     cmdFilter: `${cmdBase}+`,
     cmdResult: `${base}/cmd-result`,

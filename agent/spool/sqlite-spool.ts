@@ -437,6 +437,15 @@ export class SqliteSpool implements Spool {
     return this.s.readRange.all(epoch, fromSeq, limit).map(toSpoolRow);
   }
 
+  /**
+   * Rows of one type (sent or not), oldest first, e.g. the overflow records a `spool.replay`
+   * answer cites (agent/commands/replay.ts). A scan of `events`: for rare commands only.
+   */
+  readByType(type: string, limit: number): SpoolRow[] {
+    this.assertOpen();
+    return (this.db.prepare(`${ROW_SELECT} WHERE e.type = ? ORDER BY e.rowid LIMIT ?`).all(type, limit) as RawRow[]).map(toSpoolRow);
+  }
+
   prune(now: number = this.now()): number {
     this.assertOpen();
     const cutoff = now - this.retentionMs;

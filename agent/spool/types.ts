@@ -71,6 +71,8 @@ export interface Spool {
   maxRowid(): number;
   /** Rows with seq ≥ fromSeq of an epoch (sent or not), for replay commands. */
   readRange(epoch: string, fromSeq: number, limit: number): SpoolRow[];
+  /** Rows of one type (sent or not), oldest first; a scan, for rare commands (spool.replay). Optional. */
+  readByType?(type: string, limit: number): SpoolRow[];
   /** Delete sent rows older than the retention window; returns rows deleted. */
   prune(now?: number): number;
   stats(now?: number): SpoolStats;

@@ -19,6 +19,7 @@ const handlers = {
     throw new Error('boom');
   },
   reload: async () => ({ ok: true }),
+  'key-rotate': async () => ({ oldKid: 'a', newKid: 'b' }),
 };
 
 test('control socket: requests, errors, permissions, stale file, second server', { timeout: 60_000 }, async (t) => {
