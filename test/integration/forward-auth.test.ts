@@ -109,3 +109,30 @@ test('PUBACK 0x87 (ACL deny) leaves that row unsent and retries it; other rows a
   assert.equal(p.messages.filter((m) => m.topic.endsWith('/evt/access')).length, 0);
   assert.equal(fwd.status().backlog, 1);
 });
+
+test('MQTT 3.1.1: the same ACL-denied publish is PUBACKed and silently lost; the start-up warning says so (v5 above: 0x87, row kept)', async (t) => {
+  const chain = testChain();
+  const spool = new MemorySpool();
+  const p = await probe(broker.url, `${BASE}/#`, { username: 'probe', password: 'probe-pass' });
+  t.after(() => p.close());
+  const evts = sealMany(chain, 2, 'sensor.value.reading');
+  evts.push(chain.seal({ driver: 'test', device: 'door-1', type: 'access.door.forced', severity: 'alarm', data: {} }));
+  evts.push(chain.seal({ driver: 'test', device: 'dev-1', type: 'sensor.value.reading', severity: 'info', data: { i: 9 } }));
+  spool.append(evts);
+  const { fwd, logs } = makeForwarder({ spool, mqtt: { url: broker.url, username: 'gw', protocolVersion: 4 }, password: 'right-pass' });
+  t.after(() => fwd.stop(500));
+  fwd.start();
+  assert.ok(logs.records.some((r) => r.level === 40 && /MQTT 3\.1\.1 without end-to-end ack: a publish the broker denies \(ACL\) is acknowledged and silently lost/.test(String(r.msg))));
+  await waitFor(() => spool.unsentRowids().length === 0, 'every row PUBACKed and marked sent');
+  await waitFor(() => p.messages.filter((m) => m.topic.endsWith('/evt/sensor')).length >= 2, 'the sensor events at the probe');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(p.messages.filter((m) => m.topic.endsWith('/evt/access')).length, 0, 'the denied event never reached a subscriber');
+  assert.equal(fwd.status().failed, 0, 'no refusal is visible to a 3.1.1 client');
+  console.log(`# 3.1.1: access event (row 3) marked sent, delivered to nobody; v5: PUBACK 0x87 and the row stays unsent`);
+
+  // With end-to-end ack on, the warning is not given (the platform ack catches the loss).
+  const { fwd: acked, logs: l2 } = makeForwarder({ spool: new MemorySpool(), mqtt: { url: broker.url, username: 'gw', protocolVersion: 4, platformAck: { enabled: true } }, password: 'right-pass' });
+  acked.start();
+  await acked.stop(200);
+  assert.ok(!l2.records.some((r) => /MQTT 3\.1\.1 without end-to-end ack/.test(String(r.msg))));
+});
