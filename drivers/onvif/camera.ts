@@ -62,6 +62,9 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Camera time resolution (1 s) plus request latency: differences below this are not a clock change. */
+const CLOCK_TOLERANCE_MS = 2500;
+
 export class CameraSession {
   state: DeviceState = 'unknown';
   lastSeen: number | null = null;
@@ -86,6 +89,12 @@ export class CameraSession {
   private stopped = false;
   private authReported = false;
   private skewReported: number | null = null;
+  /**
+   * Whether PullMessages CurrentTime follows the camera clock (GetSystemDateAndTime). Some
+   * cameras send a frozen CurrentTime: it is then ignored for the offset and the
+   * subscription's expiry for the rest of the session (drivers/onvif/README.md "Event times").
+   */
+  private currentTimeTrusted = true;
 
   constructor(
     readonly cam: CameraConfig,
@@ -190,6 +199,11 @@ export class CameraSession {
   }
 
   private async syncClock(): Promise<void> {
+    this.currentTimeTrusted = true;
+    await this.readClock();
+  }
+
+  private async readClock(): Promise<void> {
     const r = await this.client.getSystemDateAndTime(this.abort.signal);
     this.seen();
     this.noteOffset(r.offsetMs, r.cameraUtc);
@@ -301,12 +315,18 @@ export class CameraSession {
         got = r.messages.length;
         const cur = r.currentTime ? Date.parse(r.currentTime) : NaN;
         const term = r.terminationTime ? Date.parse(r.terminationTime) : NaN;
-        if (Number.isFinite(cur) && Number.isFinite(term)) this.sub!.expiresAt = this.ctx.clock.now() + (term - cur);
-        // CurrentTime is the camera clock at answer time: a camera whose clock jumped is
-        // followed here, before its messages' UtcTime is corrected (1 s resolution + latency).
-        if (Number.isFinite(cur) && Math.abs(cur - this.ctx.clock.now() - (this.offsetMs ?? 0)) > 2500) {
-          this.noteOffset(cur - this.ctx.clock.now(), new Date(cur));
+        // CurrentTime should be the camera clock at answer time. When it strays from the
+        // measured offset, the camera's clock is asked (GetSystemDateAndTime) before its
+        // messages' UtcTime is corrected: a real jump is followed, a CurrentTime that does not
+        // follow the clock (frozen, seen in real captures) is ignored from then on.
+        if (this.currentTimeTrusted && Number.isFinite(cur) && Math.abs(cur - this.ctx.clock.now() - (this.offsetMs ?? 0)) > CLOCK_TOLERANCE_MS) {
+          await this.readClock();
+          if (Math.abs(cur - this.ctx.clock.now() - (this.offsetMs ?? 0)) > CLOCK_TOLERANCE_MS) {
+            this.currentTimeTrusted = false;
+            this.ctx.log.warn({ device: this.cam.id, currentTime: r.currentTime, clockOffsetMs: this.offsetMs }, 'camera PullMessages CurrentTime does not follow its clock; ignored for this session');
+          }
         }
+        if (this.currentTimeTrusted && Number.isFinite(cur) && Number.isFinite(term)) this.sub!.expiresAt = this.ctx.clock.now() + (term - cur);
         for (const m of r.messages) await this.handle(m);
       } catch (e) {
         if (this.stopped) return;
@@ -330,9 +350,16 @@ export class CameraSession {
   private async handle(m: NotificationMessage): Promise<void> {
     const n = this.normaliser.normalise(m);
     if (!n) return;
-    // Camera UtcTime → gateway UTC: subtract the measured camera clock offset.
-    const at = n.cameraTime ? new Date(n.cameraTime.getTime() - (this.offsetMs ?? 0)) : undefined;
-    const data: JsonObject = { ...n.data, clockCorrected: this.offsetMs !== null, clockOffsetMs: this.offsetMs ?? 0 };
+    // Camera UtcTime → gateway UTC: subtract the measured camera clock offset. An event is
+    // never later than its receipt: up to the clock tolerance later (1 s resolution of the
+    // offset) it is clamped to the receipt; further off, or older than a subscription could
+    // hold it, the camera's time is implausible and the receipt time stands (timeSource).
+    const receivedAt = this.ctx.clock.now();
+    const corrected = n.cameraTime ? n.cameraTime.getTime() - (this.offsetMs ?? 0) : NaN;
+    const oldest = receivedAt - (this.cfg.subscriptionSeconds + this.cfg.pullTimeoutSeconds) * 1000 - CLOCK_TOLERANCE_MS;
+    const plausible = Number.isFinite(corrected) && corrected <= receivedAt + CLOCK_TOLERANCE_MS && corrected >= oldest;
+    const at = new Date(plausible ? Math.min(corrected, receivedAt) : receivedAt);
+    const data: JsonObject = { ...n.data, clockCorrected: this.offsetMs !== null, clockOffsetMs: this.offsetMs ?? 0, timeSource: plausible ? 'camera' : 'receipt' };
     const alarm = n.type === 'video.motion.start' || n.type === 'video.tamper.detected';
     if (alarm && this.cam.snapshotOnAlarm) {
       try {

@@ -67,6 +67,8 @@ export class OnvifClient {
   requests = 0;
   faults = 0;
   readonly xaddr: { device: string; media: string; events: string };
+  /** Ports of the camera's own service XAddrs (GetCapabilities): where it believes its web server listens. */
+  private readonly advertisedPorts = new Set<string>();
 
   constructor(private readonly o: ClientOptions) {
     const base = `${o.scheme ?? 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
@@ -89,18 +91,23 @@ export class OnvifClient {
   }
 
   /**
-   * Snapshot URIs (HTTP GET with the camera's credentials): on an http camera, rehosted as
-   * given. On an https camera an `http:` URI is moved onto the device service's origin
-   * (https, configured port) — the snapshot handler lives on the same web server on the
-   * cameras that offer HTTPS, and Basic credentials must not go out in clear; an `https:`
-   * URI keeps its port and gets the same TLS policy.
+   * Snapshot URIs (HTTP GET with the camera's credentials), always on the configured host.
+   * The port: a URI on the port the camera advertises for its own services (GetCapabilities
+   * XAddrs) is on that web server, which the gateway reaches on the configured port (NAT,
+   * port forward: the camera says :80, the gateway connects to :8080) → the configured
+   * port; any other port is a separate snapshot server and is kept (drivers/onvif/README.md).
+   * On an https camera an `http:` URI is moved onto the device service's origin (https,
+   * configured port) — the snapshot handler lives on the same web server on the cameras
+   * that offer HTTPS, and Basic credentials must not go out in clear.
    */
   snapshotUrl(uri: string): string {
-    if (!uri || this.o.scheme !== 'https') return this.rehost(uri);
+    if (!uri) return uri;
     try {
       const u = new URL(uri);
-      if (u.protocol === 'https:') return this.rehost(uri);
-      return `${new URL(this.xaddr.device).origin}${u.pathname}${u.search}`;
+      if (this.o.scheme === 'https' && u.protocol !== 'https:') return `${new URL(this.xaddr.device).origin}${u.pathname}${u.search}`;
+      u.hostname = this.o.host;
+      if (this.advertisedPorts.has(portOf(u))) u.port = String(this.o.port);
+      return u.toString();
     } catch {
       return uri;
     }
@@ -167,6 +174,13 @@ export class OnvifClient {
     const caps = findFirst(r.body, 'Capabilities');
     const media = textOf(path(caps, 'Media', 'XAddr'));
     const events = textOf(path(caps, 'Events', 'XAddr'));
+    for (const x of [textOf(path(caps, 'Device', 'XAddr')), media, events]) {
+      try {
+        if (x) this.advertisedPorts.add(portOf(new URL(x.trim().split(/\s+/)[0])));
+      } catch {
+        // an XAddr that is no URL advertises no port
+      }
+    }
     if (media) this.xaddr.media = this.rebase(media);
     if (events) this.xaddr.events = this.rebase(events);
     return { media: media !== '', events: events !== '', wsPullPoint: textOf(path(caps, 'Events', 'WSPullPointSupport')) === 'true' };
@@ -296,4 +310,9 @@ export function parseNotification(nm: XmlElement): NotificationMessage {
     key: items(child(msg, 'Key')),
     data: items(child(msg, 'Data')),
   };
+}
+
+/** A URL's port, the scheme's default when it names none. */
+function portOf(u: URL): string {
+  return u.port || (u.protocol === 'https:' ? '443' : '80');
 }

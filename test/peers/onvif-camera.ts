@@ -34,6 +34,14 @@ export interface OnvifCameraOptions {
   tls?: { cert: string; key: string };
   /** Login, profiles and subscription work, but every PullMessages answers HTTP 500 without a SOAP body. */
   failPulls?: boolean;
+  /** Frozen-clock mode: every PullMessages answers this CurrentTime (ms) while the clock runs on (seen in recorded real captures). */
+  frozenPullTimeMs?: number;
+  /** Notification UtcTime = camera clock + this (ms): a camera stamping its events off its own clock. */
+  eventTimeOffsetMs?: number;
+  /** The port the camera names in its XAddrs and snapshot URI (behind NAT / a port forward, e.g. 80) instead of the one it listens on. */
+  advertisedPort?: number;
+  /** The snapshot URI names this port (a separate snapshot server) instead of the advertised one. */
+  snapshotUriPort?: number;
 }
 
 export interface OnvifCamera {
@@ -128,7 +136,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
 
   const queueState = (kind: EventKind, state: boolean, operation: T.PeerMessage['operation'], target?: Sub, src?: string): void => {
     const t = topicFor(kind, vendorName);
-    const m: T.PeerMessage = { topic: t.topic, utc: camNow(), operation, source: src ? { ...t.source, InputToken: src } : t.source, data: { [t.field]: t.value(state) } };
+    const m: T.PeerMessage = { topic: t.topic, utc: camNow() + (opts.eventTimeOffsetMs ?? 0), operation, source: src ? { ...t.source, InputToken: src } : t.source, data: { [t.field]: t.value(state) } };
     for (const s of target ? [target] : subs.values()) {
       s.queue.push(m);
       s.wake?.();
@@ -163,7 +171,7 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
         s.wake = null;
         held.delete(res);
         if (res.destroyed) return;
-        send(res, 200, T.env(v, T.pullResponse(v, camNow(), s.expiresAt + offset, s.queue.splice(0, limit))));
+        send(res, 200, T.env(v, T.pullResponse(v, opts.frozenPullTimeMs ?? camNow(), s.expiresAt + offset, s.queue.splice(0, limit))));
       };
       if (s.queue.length > 0 || opts.instantPull) return answer();
       held.add(res);
@@ -209,14 +217,14 @@ export async function startOnvifCamera(opts: OnvifCameraOptions = {}): Promise<O
       case 'GetDeviceInformation':
         return ok(T.deviceInfo(v));
       case 'GetCapabilities':
-        return ok(T.capabilities(port));
+        return ok(T.capabilities(opts.advertisedPort ?? port));
       case 'GetProfiles':
         return ok(T.profiles());
       case 'GetStreamUri':
       case 'GetSnapshotUri': {
         const tok = textOf(findFirst(opEl, 'ProfileToken'));
         if (tok !== 'Profile_1' && tok !== 'Profile_2') return send(res, 400, T.fault(v, 'Sender', ['ter:InvalidArgVal', 'ter:NoProfile'], `no profile ${tok}`));
-        return ok(op === 'GetStreamUri' ? T.mediaUri(op, `rtsp://192.0.2.10:554/Streaming/${tok}`) : T.mediaUri(op, `http://192.0.2.10:${port}/snapshot.jpg?profile=${tok}`));
+        return ok(op === 'GetStreamUri' ? T.mediaUri(op, `rtsp://192.0.2.10:554/Streaming/${tok}`) : T.mediaUri(op, `http://192.0.2.10:${opts.snapshotUriPort ?? opts.advertisedPort ?? port}/snapshot.jpg?profile=${tok}`));
       }
       case 'CreatePullPointSubscription': {
         const secs = Number(/PT(\d+)S/.exec(textOf(findFirst(opEl, 'InitialTerminationTime')))?.[1] ?? 60);
