@@ -16,6 +16,8 @@ command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# ejabberd: a second, clustered MQTT 5 broker (test/helpers/ejabberd.ts runs private nodes).
+[ -x /usr/sbin/ejabberdctl ] || need+=(ejabberd)
 # chrony: clock-sync tests run a private chronyd -x (never touches the system clock). Note: on
 # Debian the package replaces systemd-timesyncd as the machine's time daemon.
 { command -v chronyd >/dev/null 2>&1 || [ -x /usr/sbin/chronyd ]; } && command -v chronyc >/dev/null 2>&1 || need+=(chrony)
@@ -30,3 +32,5 @@ apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The mosquitto package enables its system service; the tests run private instances only.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
+# Likewise ejabberd: its packaged node would hold ports 1883/5222 and an Erlang node name.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now ejabberd >/dev/null 2>&1 || true; fi
