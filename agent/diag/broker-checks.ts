@@ -29,6 +29,22 @@ function target(url: string): Target {
   return { protocol: u.protocol, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : def, tls };
 }
 
+/** Does host:port complete a TLS handshake (any certificate)? */
+function speaksTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host, port, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    const done = (v: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.once('secureConnect', () => done(true));
+    s.once('error', () => done(false));
+    s.once('close', () => done(false));
+  });
+}
+
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ ok: true; ms: number } | { ok: false; code: string }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
@@ -207,6 +223,13 @@ export async function checkBroker(o: BrokerCheckOptions): Promise<DiagCheck[]> {
   const sess = await mqttSession(c.url, opts, timeoutMs);
   if ('error' in sess) {
     const d = describeConnectError(sess.error, c.protocolVersion);
+    // A plain-text client on a TLS listener: the broker drops the connection without a
+    // CONNACK. Asking the port for a TLS handshake tells that apart from an MQTT problem.
+    if (!t.tls && d.kind !== 'auth' && (await speaksTls(t.host, t.port, Math.min(timeoutMs, 5000)))) {
+      const secure = c.url.replace(/^mqtt:/, 'mqtts:').replace(/^ws:/, 'wss:');
+      out.push(problem('broker', 'fail', 'MQTT auth', `${name}: the broker closed the connection without a CONNACK (${d.reason}), and the port answers a TLS handshake: it is a TLS port`, `use ${secure.replace(/\/\/[^@/]*@/, '//')} (mqtts://) with mqtt.tls.ca naming the broker's CA`));
+      return [...out, ...skipRest(['publish round trip'])];
+    }
     const hint = d.kind === 'auth'
       ? `check mqtt.username${c.passwordFile ? ` and the password in ${c.passwordFile}` : ' and mqtt.password'} against the broker's accounts`
       : d.kind === 'tls' ? 'check mqtt.tls (ca, cert, key) against the broker' : `check the broker at ${name} accepts MQTT ${c.protocolVersion === 5 ? '5' : '3.1.1'} (mqtt.protocolVersion)`;

@@ -1,7 +1,7 @@
 // `gatewarden diag` as a function: config → daemon (control socket) → key → clock →
 // disk → spool → broker → devices. Returns a report; rendering and the exit code are
 // the CLI's job (agent/cli/diag.ts). Never throws for a broken gateway: that is a row.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loader.js';
 import { logSecretsOf } from '../../config/redact.js';
@@ -33,6 +33,16 @@ interface DaemonStatus {
   forwarder?: { connected: boolean; lastError: string | null; reconnects: number };
   version?: string;
   netwatch?: { baselineLearned?: boolean; blind?: boolean; detail?: string };
+  /** The config file the daemon runs. */
+  config?: string;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 function finish(checks: DiagCheck[], daemon: DiagReport['daemon']): DiagReport {
@@ -103,6 +113,10 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
     status = await controlRequest<DaemonStatus>(sock, 'status', 10_000);
     daemonDiag = await controlRequest<DaemonDiag>(sock, 'diag', 60_000);
     checks.push(pass('daemon', 'daemon running', `pid ${status.identity?.pid ?? '?'}, version ${status.version ?? '?'}, control socket ${sock}`));
+    // A diag of another file beside the running daemon checks a broker and devices the daemon does not use.
+    if (status.config && !sameFile(status.config, loaded.source)) {
+      checks.push(problem('daemon', 'warn', 'daemon runs this config', `the daemon on ${sock} runs ${status.config}; this diag checks ${loaded.source}: the broker and device checks below are of this file, the daemon's view is of the other`, `gatewarden diag --config ${status.config} checks what runs; or apply this file: install it as ${status.config}, then gatewarden reload`));
+    }
     const f = status.forwarder;
     if (f) {
       checks.push(f.connected
