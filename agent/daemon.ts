@@ -194,6 +194,7 @@ export class Daemon {
       config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }),
       replay: { spool: this.spool, republish: (rows) => this.forwarder.republish(rows) },
       rotateKey: async () => ({ ...(await this.rotateKey('command')) }),
+      running: () => this.loaded,
     });
     // netwatch runs under the supervisor like any driver (drivers/netwatch/): retried, reconciled on SIGHUP.
     await this.supervisor.startAll(supervisedInstances(this.loaded));

@@ -160,6 +160,12 @@ export const commandsSchema = z.strictObject({
   /** Platform Ed25519 public key (PEM, or base64url of the raw 32 bytes) that signs commands. */
   publicKey: z.string().optional(),
   maxClockSkewSeconds: z.number().int().min(0).default(120),
+  /**
+   * Refuse commands whose signed body does not name this gateway (`site` and `gw`). Off by
+   * default so platforms that sign without them keep working; a body that names them must
+   * name this gateway either way (docs/contracts.md §Commands).
+   */
+  requireGatewayBinding: z.boolean().default(false),
 });
 
 /** Prometheus text exposition (agent/metrics.ts); off by default, loopback when on. */

@@ -113,3 +113,7 @@ export class DriverFatalError extends Error {
 export class CommandUnsupportedError extends Error {
   override readonly name = 'CommandUnsupportedError';
 }
+/** A command's args are wrong (the message names the field): refused as `bad-args` before anything reaches a device. */
+export class CommandArgsError extends Error {
+  override readonly name = 'CommandArgsError';
+}

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../events/types.js';
 import type { IncomingCommand } from '../forward/forwarder.js';
 import type { Pipeline } from '../pipeline.js';
-import { CommandUnsupportedError, type CommandResult } from '../../drivers/types.js';
+import { CommandArgsError, CommandUnsupportedError, type CommandResult } from '../../drivers/types.js';
 import { checkCommand, echoField } from './verify.js';
 import type { SeenIdStore } from './seen-ids.js';
 
@@ -17,6 +17,8 @@ export interface CommandHandlerOptions {
   /** Platform key; null → every command is refused (commands.publicKey not configured). */
   publicKey: KeyObject | null;
   maxSkewMs: number;
+  /** This gateway, for the site/gw binding check (agent/commands/verify.ts); absent → not checked. */
+  gateway?: { site: string; gw: string; require: boolean };
   seen: SeenIdStore;
   pipeline: Pipeline;
   /** Device commands (LED, buzzer, output, snapshot …) routed to the owning driver. */
@@ -56,7 +58,7 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
 
   function handle(cmd: IncomingCommand): void {
     if (!o.publicKey) return reject(cmd, undefined, 'no-key', 'commands.publicKey is not configured on this gateway');
-    const c = checkCommand(cmd.payload, { publicKey: o.publicKey, topicName: cmd.name, now: now(), maxSkewMs: o.maxSkewMs, seen: o.seen });
+    const c = checkCommand(cmd.payload, { publicKey: o.publicKey, topicName: cmd.name, now: now(), maxSkewMs: o.maxSkewMs, seen: o.seen, gateway: o.gateway });
     if (!c.ok) return reject(cmd, c.id, c.reason, c.detail);
     const b = c.body;
     const builtin = o.builtins[b.cmd];
@@ -74,6 +76,8 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
           // Accepted as authentic, but no driver can do it: recorded as a rejection.
           return reject(cmd, b.id, 'unsupported', e.message);
         }
+        // Accepted as authentic, but its args are wrong: nothing reached a device.
+        if (e instanceof CommandArgsError) return reject(cmd, b.id, 'bad-args', e.message);
         o.log.error({ err: e, command: b.cmd, id: b.id }, 'command failed');
         o.pipeline.system('system.command.executed', 'warning', { name: b.cmd, id: b.id, ok: false, detail: e.message });
         reply(cmd, { id: b.id, ok: false, error: 'failed', detail: e.message });

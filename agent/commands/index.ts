@@ -12,6 +12,8 @@ import type { JsonObject } from '../events/types.js';
 import { createCommandHandler } from './handler.js';
 import { SeenIdStore } from './seen-ids.js';
 import { replayRange, type ReplayDeps } from './replay.js';
+import { configGet } from './config-get.js';
+import type { LoadedConfig } from '../../config/loader.js';
 
 /** commands.publicKey: PEM, base64url raw key, or a path to a file holding either. */
 export function loadCommandKey(value: string | undefined) {
@@ -32,12 +34,15 @@ export function attachCommands(o: {
   replay?: ReplayDeps;
   /** `key.rotate`: rotate the gateway key now (agent/key-rotation.ts); absent → not offered. */
   rotateKey?: () => Promise<JsonObject>;
+  /** `config.get`: the running config (after reloads), answered redacted (agent/commands/config-get.ts); absent → not offered. */
+  running?: () => LoadedConfig;
 }): void {
   const { config: c } = o;
   o.forwarder.onCommand(
     createCommandHandler({
       publicKey: loadCommandKey(c.commands.publicKey),
       maxSkewMs: c.commands.maxClockSkewSeconds * 1000,
+      gateway: { site: c.site, gw: c.gateway, require: c.commands.requireGatewayBinding },
       seen: new SeenIdStore(join(c.stateDir, 'commands-seen.json')),
       pipeline: o.pipeline,
       deviceCommand: (name, args, target) => o.supervisor.command(name, args, target),
@@ -45,6 +50,7 @@ export function attachCommands(o: {
         ping: async () => ({ ok: true, data: { head: o.head(), ts: new Date().toISOString() } }),
         ...(o.replay ? { 'spool.replay': (args: JsonObject) => replayRange(args, o.replay!) } : {}),
         ...(o.rotateKey ? { 'key.rotate': async () => ({ ok: true, detail: 'key rotated', data: await o.rotateKey!() }) } : {}),
+        ...(o.running ? { 'config.get': () => configGet(o.running!()) } : {}),
         diag: async () => {
           const results = await o.supervisor.diagnose();
           const failed = results.filter((r) => r.verdict === 'fail').length;

@@ -20,11 +20,13 @@ import { encodeRegisters } from './codec.js';
 import { interFrameDelayMs, type ModbusConfig } from './config.js';
 import { EXCEPTION_NAMES, SerialLibLink, type ModbusLink } from './link.js';
 import { BusScheduler } from './scheduler.js';
+import { CoilOutputs, OUTPUT_COMMANDS } from './output-commands.js';
 import { UnitRuntime } from './unit.js';
 
 export class ModbusDriver implements Driver {
   readonly units: UnitRuntime[];
   private readonly scheduler: BusScheduler;
+  private readonly outputs: CoilOutputs;
   private emitting = false;
   private started = false;
 
@@ -59,6 +61,7 @@ export class ModbusDriver implements Driver {
         if (this.emitting) this.ctx.reportError(e);
       },
     });
+    this.outputs = new CoilOutputs(this.units, this.scheduler);
     ctx.signal.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
@@ -92,12 +95,14 @@ export class ModbusDriver implements Driver {
   }
 
   commands(): string[] {
-    return ['write'];
+    return ['write', ...OUTPUT_COMMANDS];
   }
 
   /** `write {point, value}` to a writable coil or holding register point; target = unit device id when point names clash. */
   async command(name: string, args: JsonObject, target?: string): Promise<CommandResult> {
-    if (name !== 'write') throw new CommandUnsupportedError(`modbus: unknown command "${name}" (known: write)`);
+    // output.pulse / output.set on coils (drivers/modbus/output-commands.ts); target = bus id means any unit.
+    if ((OUTPUT_COMMANDS as readonly string[]).includes(name)) return this.outputs.run(name, args, target === this.cfg.id ? undefined : target);
+    if (name !== 'write') throw new CommandUnsupportedError(`modbus: unknown command "${name}" (known: ${this.commands().join(', ')})`);
     const pointName = args.point;
     const value = args.value;
     if (typeof pointName !== 'string') return { ok: false, detail: 'args.point must be a point name' };

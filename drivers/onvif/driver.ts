@@ -57,13 +57,17 @@ export class OnvifDriver implements Driver {
   }
 
   commands(): string[] {
-    return ['snapshot'];
+    return ['camera.snapshot', 'snapshot'];
   }
 
-  /** `snapshot` (args.camera or target = camera id; default: the only camera). */
+  /**
+   * `camera.snapshot` (`snapshot` is its older name): take one now, store it under the
+   * retention of snapshot.dir, answer its sha256, size and path (args.camera or target =
+   * camera id, or the instance id; default: the only camera).
+   */
   async command(name: string, args: JsonObject, target?: string): Promise<CommandResult> {
-    if (name !== 'snapshot') throw new CommandUnsupportedError(`onvif: unknown command "${name}" (known: snapshot)`);
-    const id = target ?? (typeof args.camera === 'string' ? args.camera : undefined);
+    if (name !== 'snapshot' && name !== 'camera.snapshot') throw new CommandUnsupportedError(`onvif: unknown command "${name}" (known: ${this.commands().join(', ')})`);
+    const id = (target === this.cfg.id ? undefined : target) ?? (typeof args.camera === 'string' ? args.camera : undefined);
     const s = id ? this.sessions.find((x) => x.cam.id === id) : this.sessions.length === 1 ? this.sessions[0] : undefined;
     if (!s) return { ok: false, detail: id ? `no camera "${id}"` : 'name the camera (target or args.camera)' };
     try {
