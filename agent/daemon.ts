@@ -26,6 +26,7 @@ import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
+import { WRITE_FAILED_TYPE } from './events/declarations.js';
 import { announceRotation, resolvePendingRotation, rotateNow, type KeyRotationResult } from './key-rotation.js';
 import { signedHeadPayload } from './forward/signed-head.js';
 
@@ -132,6 +133,7 @@ export class Daemon {
     });
     this.chain = this.path.chain;
     this.pipeline = this.path.pipeline;
+      ledgerDir: dirname(spoolPathOf(this.loaded)),
 
     const storedKid = this.spool.getMeta('kid');
     const reason = this.epochReason(opened.info, head, storedKid);
@@ -153,6 +155,13 @@ export class Daemon {
     // Accepted events the spool could not keep whole are declared, never skipped silently.
     if (opened.info.lostPayloads) this.pipeline.onDropped(opened.info.lostPayloads, 'payload-missing');
     // Drops a previous process committed but died before declaring (spool pending_drops).
+    // Refusals a previous process counted while the spool could not write, never declared
+    // (killed first): sealed again before anything here commits (agent/refusal-keeper.ts).
+    this.path.declareLeftover((epoch, seq) => {
+      const h = this.spool.head();
+      if (h && h.epoch === epoch && h.seq >= seq) return true;
+      return this.spool.readRange(epoch, seq, 1).some((r) => r.seq === seq && r.type === WRITE_FAILED_TYPE);
+    });
     for (const p of opened.info.pendingDrops ?? []) this.pipeline.onDropped(p.ranges, p.reason);
     this.pipeline.startTimers();
     if (c.correlate.enabled) {

@@ -15,6 +15,8 @@ import { SpoolAdmission, type RefusalSummary } from './admission.js';
 import { isDiskFull, SpaceReserve } from './spool/reserve.js';
 import type { JsonObject } from './events/types.js';
 import { WRITE_FAILED_TYPE } from './events/declarations.js';
+import { RefusalLedger } from './spool/refusal-ledger.js';
+import { RefusalKeeper } from './refusal-keeper.js';
 
 export interface EventPathOptions {
   site: string;
@@ -35,6 +37,8 @@ export interface EventPathOptions {
   maxBacklogEvents?: number;
   /** Ballast beside the spool, released when the filesystem is full (`spool.reserveBytes`). */
   reserve?: { dir: string; bytes: number };
+  /** Directory of the refusal ledger `spool.refusals` (the spool's): refusals survive a crash. */
+  ledgerDir?: string;
 }
 
 /** Default of `spool.maxBacklogEvents` (config/schema.ts holds the configured default). */
@@ -73,6 +77,12 @@ export interface EventPath {
   /** flush(), then stop the signing worker. */
   close(): Promise<void>;
   /**
+   * Declare the refusals a previous process left in the ledger (sealed again with
+   * `recovered`); call after the start records. `isCommitted` says whether the spool
+   * holds a record the ledger names. Returns how many records were sealed.
+   */
+  declareLeftover(isCommitted: (epoch: string, seq: number) => boolean): number;
+  /**
    * Seal a key rotation (agent/chain/chain.ts rotate): key_rotated under the current key,
    * then a new epoch under `next`. Accepted once flush() resolves.
    */
@@ -85,6 +95,8 @@ export function createEventPath(o: EventPathOptions): EventPath {
   const reserve = o.reserve && o.reserve.bytes > 0 ? new SpaceReserve({ ...o.reserve, log: o.log.child({ part: 'spool' }) }) : null;
   reserve?.ensure();
   let releasedThisEpisode = false;
+  const opened = o.ledgerDir ? RefusalLedger.open(o.ledgerDir, o.log.child({ part: 'spool' })) : null;
+  let keeper: RefusalKeeper | null = null;
   let restoreTimer: NodeJS.Timeout | undefined;
   const restoreReserve = (): void => {
     if (!reserve || reserve.held || restoreTimer) return;
@@ -103,9 +115,13 @@ export function createEventPath(o: EventPathOptions): EventPath {
     maxEvents: o.batch.maxEvents,
     maxDelayMs: o.batch.maxDelayMs,
     log: o.log.child({ part: 'spool' }),
-    onCommitted: () => o.onCommitted?.(),
+    onCommitted: () => {
+      keeper?.onCommitted();
+      o.onCommitted?.();
+    },
     onDropped: (ranges) => pipeline.onDropped(ranges),
     onError: (err) => {
+      keeper?.onFailure();
       // The writer logs each failure itself, throttled (agent/log-throttle.ts); a second line here doubled them.
       if (reserve && isDiskFull(err) && reserve.release()) {
         releasedThisEpisode = true;
@@ -115,7 +131,9 @@ export function createEventPath(o: EventPathOptions): EventPath {
     },
     onRecovered: (ep) => {
       // Writes succeed again: declare what was not accepted meanwhile (signed, evidence class).
-      pipeline.system(WRITE_FAILED_TYPE, 'alarm', writeFailedData(ep, admission.takeEpisode(), releasedThisEpisode));
+      const data = writeFailedData(ep, admission.takeEpisode(), releasedThisEpisode);
+      const sealed = pipeline.system(WRITE_FAILED_TYPE, 'alarm', data);
+      keeper?.onDeclared(sealed, data);
       releasedThisEpisode = false;
       restoreReserve();
     },
@@ -127,6 +145,22 @@ export function createEventPath(o: EventPathOptions): EventPath {
   });
   const stage = o.signingWorker ? new SigningStage({ privateKey: o.keys.privateKey, next: writer, log: o.log.child({ part: 'signing' }) }) : null;
   pipeline = new Pipeline({ chain, sink: stage ?? writer, log: o.log.child({ part: 'pipeline' }), gw: o.gw, checkpoint: o.checkpoint, admission });
+  if (opened) {
+    keeper = new RefusalKeeper({
+      ledger: opened.ledger,
+      // The episode in progress as its record would declare it now.
+      episodeData: () => {
+        const w = writer.writeState;
+        if (w.state !== 'failing' || w.since === null) return null;
+        const err = w.lastError ?? { message: 'unknown', code: null };
+        return writeFailedData({ since: w.since, until: Date.now(), attempts: w.attempts, error: err }, admission.pendingEpisode(), releasedThisEpisode);
+      },
+      episodeKey: () => `${admission.refusedTotal}/${writer.writeState.attempts}/${releasedThisEpisode}`,
+      sealedCount: () => pipeline.counters.sealed,
+      committedCount: () => writer.committedCount,
+      log: o.log.child({ part: 'spool' }),
+    });
+  }
   const flush = async (): Promise<void> => {
     await stage?.flush();
     await writer.flush();
@@ -148,10 +182,12 @@ export function createEventPath(o: EventPathOptions): EventPath {
       stage?.addKey(next.privateKey);
       for (const e of chain.rotate(next, reason)) pipeline.sinkSealed(e);
     },
+    declareLeftover: (isCommitted) => keeper?.recover(opened?.leftover ?? null, isCommitted, (data) => pipeline.system(WRITE_FAILED_TYPE, 'alarm', data)) ?? 0,
     close: async () => {
       clearInterval(restoreTimer);
       await flush();
       await stage?.close();
+      keeper?.close();
     },
   };
 }
