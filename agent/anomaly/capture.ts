@@ -1,4 +1,4 @@
-// Packet-level observation for netwatch: `tcpdump -l -n -e -tt -i IFACE FILTER` as a
+// Packet-level observation for netwatch: `tcpdump -l -n -e -tt --immediate-mode -i IFACE FILTER` as a
 // child, one parsed record per line (docs/netwatch.md "Packet capture"). It sees what the
 // kernel tables cannot: ARP claims of the gateway's own IP (the kernel drops them as
 // martians and keeps no neighbour entry for its own address), ARP between other hosts
@@ -75,7 +75,7 @@ export class CaptureMonitor {
 
   start(): void {
     if (this.stopped || this.unavailable) return;
-    const child = spawn(this.o.command, ['-l', '-n', '-e', '-tt', '-i', this.o.iface, CAPTURE_FILTER], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.o.command, ['-l', '-n', '-e', '-tt', '--immediate-mode', '-i', this.o.iface, CAPTURE_FILTER], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => {

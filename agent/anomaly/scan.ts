@@ -33,6 +33,8 @@ export interface ScanState {
   lastReport: Record<string, number>;
   /** Per source IP (absent in baselines written before per-source episodes). */
   sources?: Record<string, SourceScan>;
+  /** A counter surge nobody was named for yet: captured probes may arrive a poll late. */
+  pendingSurge?: { at: number; prevAt: number; tcpOutRsts: number; udpNoPorts: number } | null;
 }
 
 export function emptyScanState(): ScanState {
@@ -50,6 +52,8 @@ const SAMPLE = 32;
 
 export class ScanDetector {
   private readonly sources: Record<string, SourceScan>;
+  /** Set while packet capture runs: an unattributed surge then waits one poll for its prober. */
+  captureActive = false;
 
   constructor(
     private readonly cfg: NetwatchConfig,
@@ -165,20 +169,47 @@ export class ScanDetector {
   fromSnmp(snmp: Record<string, Record<string, number>>, now: number, device: string): Observation[] {
     const outRsts = snmp.Tcp?.OutRsts;
     const noPorts = snmp.Udp?.NoPorts ?? 0;
-    if (outRsts === undefined) return this.evaluate(now, device);
+    const out = this.settlePending(now, device);
+    if (outRsts === undefined) return [...out, ...this.evaluate(now, device)];
     const prev = this.state.lastSnmp;
     this.state.lastSnmp = { at: now, outRsts, udpNoPorts: noPorts };
-    if (!prev || outRsts < prev.outRsts) return this.evaluate(now, device);
+    if (!prev || outRsts < prev.outRsts) return [...out, ...this.evaluate(now, device)];
     const rsts = outRsts - prev.outRsts;
     const udp = Math.max(0, noPorts - prev.udpNoPorts);
-    const threshold = this.cfg.scan.outRstsPerInterval;
-    if (rsts + udp < threshold) return this.evaluate(now, device);
-    // Named: an open episode (its surge continues), or probes seen on the wire since the
-    // previous poll. Conntrack flows alone under the threshold name nobody: a client that
-    // merely opened a connection during someone else's sweep is not the scanner.
+    if (rsts + udp < this.cfg.scan.outRstsPerInterval) return [...out, ...this.evaluate(now, device)];
+    const counters = { tcpOutRsts: rsts, udpNoPorts: udp };
+    // Named: probes seen on the wire since the previous poll. Conntrack flows alone under
+    // the threshold name nobody: a client that merely opened a connection during someone
+    // else's sweep is not the scanner.
+    const fresh = this.capturedSince(prev.at);
+    if (fresh.size > 0) return [...out, ...this.evaluate(now, device, counters, fresh)];
     const open = Object.values(this.sources).some((s) => s.reportedAt !== null && now - s.lastNew < this.quietMs);
-    const fresh = new Set(Object.entries(this.sources).filter(([, s]) => s.reportedAt === null && s.lastNew > prev.at && s.methods.includes('capture')).map(([src]) => src));
-    if (open || fresh.size > 0) return this.evaluate(now, device, { tcpOutRsts: rsts, udpNoPorts: udp }, fresh);
+    if (open || this.captureActive) {
+      // Part of an open scan, or its prober's packets are still on their way from the
+      // capture: decided at the next poll.
+      this.state.pendingSurge = { at: now, prevAt: prev.at, ...counters };
+      return [...out, ...this.evaluate(now, device)];
+    }
+    return [...out, ...this.anonymous(now, device, counters, Math.round((now - prev.at) / 100) / 10)];
+  }
+
+  private capturedSince(t: number): Set<string> {
+    return new Set(Object.entries(this.sources).filter(([, s]) => s.reportedAt === null && s.lastNew > t && s.methods.includes('capture')).map(([src]) => src));
+  }
+
+  /** A surge left from the previous poll: its prober if captured since, else anonymous unless a scan is open. */
+  private settlePending(now: number, device: string): Observation[] {
+    const p = this.state.pendingSurge;
+    if (!p) return [];
+    this.state.pendingSurge = null;
+    const counters = { tcpOutRsts: p.tcpOutRsts, udpNoPorts: p.udpNoPorts };
+    const fresh = this.capturedSince(p.prevAt);
+    if (fresh.size > 0) return this.evaluate(now, device, counters, fresh);
+    const open = Object.values(this.sources).some((s) => s.reportedAt !== null && now - s.lastNew < this.quietMs);
+    return open ? [] : this.anonymous(now, device, counters, Math.round((p.at - p.prevAt) / 100) / 10);
+  }
+
+  private anonymous(now: number, device: string, c: { tcpOutRsts: number; udpNoPorts: number }, intervalSeconds: number): Observation[] {
     const last = this.state.lastReport['*'] ?? 0;
     if (now - last < this.quietMs) return [];
     this.state.lastReport['*'] = now;
@@ -187,7 +218,7 @@ export class ScanDetector {
         type: 'network.scan.suspected',
         severity: 'alarm',
         device,
-        data: { method: 'snmp', source: null, interface: device, tcpOutRsts: rsts, udpNoPorts: udp, intervalSeconds: Math.round((now - prev.at) / 100) / 10, threshold },
+        data: { method: 'snmp', source: null, interface: device, ...c, intervalSeconds, threshold: this.cfg.scan.outRstsPerInterval },
       },
     ];
   }

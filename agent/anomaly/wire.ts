@@ -81,6 +81,7 @@ export class WireWatch {
 
   private onRecord(r: CaptureRecord, iface: string): void {
     this.counters.captured += 1;
+    this.o.scan.captureActive = true;
     const now = this.o.clock.now();
     const own = this.claims.identity.ips;
     if (r.kind === 'arp') {

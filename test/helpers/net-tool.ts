@@ -3,6 +3,7 @@
 //   udp <dst> <port> <count> <size> [srcAddr]  send datagrams (srcAddr binds the source IP)
 //   tcp-send <dst> <port> <bytes>              connect, send, close
 //   sweep <dst> <fromPort> <toPort>            TCP connect to every port (closed → RST)
+//   udp-sweep <dst> <fromPort> <toPort>        one datagram to every port (closed → ICMP unreachable)
 //   listen <port>                              TCP listener that discards; prints "listening"
 // Exits 0 when done (listen: runs until killed).
 import { createSocket } from 'node:dgram';
@@ -49,6 +50,13 @@ async function sweep(dst: string, from: number, to: number): Promise<void> {
   for (let i = 0; i < ports.length; i += 32) await Promise.all(ports.slice(i, i + 32).map(one));
 }
 
+async function udpSweep(dst: string, from: number, to: number): Promise<void> {
+  const s = createSocket('udp4');
+  s.on('error', () => {}); // ICMP port unreachable surfaces as ECONNREFUSED on some sends
+  for (let port = from; port <= to; port++) await new Promise<void>((r) => s.send(Buffer.from('probe'), port, dst, () => r()));
+  s.close();
+}
+
 switch (cmd) {
   case 'udp':
     await udp(a[0], Number(a[1]), Number(a[2]), Number(a[3]), a[4]);
@@ -58,6 +66,9 @@ switch (cmd) {
     break;
   case 'sweep':
     await sweep(a[0], Number(a[1]), Number(a[2]));
+    break;
+  case 'udp-sweep':
+    await udpSweep(a[0], Number(a[1]), Number(a[2]));
     break;
   case 'listen': {
     const srv = createServer((s) => s.on('data', () => {}).on('error', () => {}));
