@@ -8,6 +8,7 @@ import { keyFilePath } from '../chain/keys.js';
 import { detectClockSync, type ClockSyncSources } from '../clock-sync.js';
 import type { SpoolStats } from '../spool/types.js';
 import { openSpoolReadOnly } from '../spool/readonly.js';
+import { MIN_MARGIN_BYTES } from '../spool/space.js';
 import { canAccess, describeIdentity, type Identity } from './perms.js';
 import { pass, problem, type DiagCheck } from './types.js';
 
@@ -72,18 +73,39 @@ function nearestExisting(p: string): string {
   return d;
 }
 
-export function checkDisk(stateDir: string, spool?: Pick<SpoolStats, 'bytes' | 'quotaBytes'>): DiagCheck[] {
-  const at = nearestExisting(stateDir);
-  const s = statfsSync(at);
+export interface DiskCheckOptions {
+  /** Directory of the spool file (the state directory by default). */
+  dir: string;
+  /** spool.quotaBytes and spool.reserveBytes as configured. */
+  quotaBytes: number;
+  reserveBytes: number;
+  /** Logical bytes the spool holds now (running daemon or the file), when known. */
+  spoolBytes?: number;
+  statfs?: (dir: string) => { bavail: number; bsize: number; blocks: number };
+}
+
+/**
+ * The spool's filesystem against its quota: warn when spool.quotaBytes exceeds the free
+ * space (what the spool holds already counts as its own), fail when less than the margin
+ * the spool keeps free is left (agent/spool/space.ts). The daemon applies the smaller
+ * effective quota either way; the warning says the configured one cannot be reached.
+ */
+export function checkDisk(o: DiskCheckOptions): DiagCheck[] {
+  const at = nearestExisting(o.dir);
+  const s = (o.statfs ?? statfsSync)(at);
   const free = s.bavail * s.bsize;
   const total = s.blocks * s.bsize;
-  const pct = total > 0 ? (100 * free) / total : 0;
-  const detail = `${(free / MiB).toFixed(0)} MiB free of ${(total / MiB).toFixed(0)} MiB (${pct.toFixed(1)}%) at ${at}`;
-  const needed = spool ? Math.max(0, spool.quotaBytes - spool.bytes) : 0;
-  if (free < 64 * MiB || pct < 2) return [problem('disk', 'fail', 'disk space', detail, 'free space on this filesystem (journalctl --vacuum-size=50M, old spool-*.corrupt files) or lower spool.quotaBytes')];
-  if (pct < 10 || free < needed) {
-    const why = free < needed ? `; the spool may still grow by ${(needed / MiB).toFixed(0)} MiB` : '';
-    return [problem('disk', 'warn', 'disk space', detail + why, 'free space on this filesystem or lower spool.quotaBytes')];
+  const held = o.spoolBytes ?? 0;
+  const margin = Math.max(MIN_MARGIN_BYTES, o.reserveBytes);
+  const mib = (n: number): string => `${(n / MiB).toFixed(n < 10 * MiB ? 1 : 0)} MiB`;
+  const detail = `${mib(free)} free of ${mib(total)} at ${at}; spool.quotaBytes ${mib(o.quotaBytes)}${o.spoolBytes !== undefined ? `, the spool holds ${mib(held)}` : ''}`;
+  if (free < margin) {
+    return [problem('disk', 'fail', 'disk space', `${detail}: less than the ${mib(margin)} the spool keeps free; appends fail or evict`, `free space on this filesystem now (df -h ${at}; journalctl --vacuum-size=50M, old spool.db.corrupt-* files)`)];
+  }
+  if (o.quotaBytes - held > free) {
+    const fits = Math.max(0, free + held - margin);
+    return [problem('disk', 'warn', 'disk space', `${detail}: spool.quotaBytes exceeds the free space; the daemon evicts early at about ${mib(fits)} (effective quota)`,
+      `lower spool.quotaBytes to at most ${mib(fits)}, or free space on this filesystem (df -h ${at}), or put the state directory on a larger one`)];
   }
   return [pass('disk', 'disk space', detail)];
 }

@@ -3,6 +3,8 @@
 // the CLI's job (agent/cli/diag.ts). Never throws for a broken gateway: that is a row.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { openSpoolReadOnly } from '../spool/readonly.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../../config/loader.js';
 import { logSecretsOf } from '../../config/redact.js';
 import { scrubSecrets } from '../../config/secrets.js';
@@ -13,6 +15,8 @@ import { VERSION } from '../version.js';
 import { checkBroker } from './broker-checks.js';
 import { driverChecksFromDaemon, driverChecksStandalone, type DaemonDiag } from './driver-checks.js';
 import { checkClock, checkDisk, checkKey, checkSpool } from './local-checks.js';
+import { checkSpoolWrite } from './spool-write.js';
+import type { SpoolWriteHealth } from '../metrics.js';
 import { lookupUser, selfIdentity, type Identity } from './perms.js';
 import { pass, problem, summarize, type DiagCheck, type DiagReport } from './types.js';
 
@@ -35,6 +39,7 @@ interface DaemonStatus {
   netwatch?: { baselineLearned?: boolean; blind?: boolean; detail?: string };
   /** The config file the daemon runs. */
   config?: string;
+  spool?: { write?: SpoolWriteHealth };
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -42,6 +47,20 @@ function sameFile(a: string, b: string): boolean {
     return realpathSync(a) === realpathSync(b);
   } catch {
     return a === b;
+  }
+}
+
+/** Logical bytes of the spool file without the daemon (undefined when it cannot be read). */
+function spoolBytesOf(path: string): number | undefined {
+  try {
+    const ro = openSpoolReadOnly(path);
+    try {
+      return ro.stats().bytes;
+    } finally {
+      ro.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 
@@ -142,7 +161,9 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
   section('spool');
   let stats: SpoolStats | undefined;
   if (daemonDiag) stats = await controlRequest<SpoolStats>(sock, 'spool-stats', 10_000).catch(() => undefined);
-  checks.push(...checkDisk(c.stateDir, stats));
+  const spoolDir = dirname(spoolPathOf(loaded));
+  checks.push(...checkDisk({ dir: spoolDir, quotaBytes: c.spool.quotaBytes, reserveBytes: c.spool.reserveBytes, spoolBytes: stats?.bytes ?? spoolBytesOf(spoolPathOf(loaded)) }));
+  checks.push(...checkSpoolWrite(status?.spool?.write, spoolDir));
   checks.push(...checkSpool({ path: spoolPathOf(loaded), who, stats }));
 
   section('broker');

@@ -111,3 +111,30 @@ test('control protocol: request parsing and line splitting', () => {
   lb.push('x'.repeat(11));
   assert.equal(lb.overflow, true);
 });
+
+test('diag disk: warns exactly when spool.quotaBytes exceeds the free space (the spool\'s own bytes count), fails below the margin; spool writes from the daemon', async () => {
+  const { checkDisk } = await import('../../agent/diag/local-checks.js');
+  const { checkSpoolWrite } = await import('../../agent/diag/spool-write.js');
+  const MiB = 1024 * 1024;
+  const fs = (freeMiB: number) => () => ({ bavail: freeMiB * 256, bsize: 4096, blocks: 1000 * 256 });
+  const dir = process.cwd();
+  const run = (free: number, quota: number, held?: number) => checkDisk({ dir, quotaBytes: quota * MiB, reserveBytes: 2 * MiB, spoolBytes: held === undefined ? undefined : held * MiB, statfs: fs(free) })[0];
+  assert.equal(run(300, 256).verdict, 'pass');
+  const w = run(100, 256);
+  assert.equal(w.verdict, 'warn');
+  assert.match(w.detail, /spool\.quotaBytes exceeds the free space/);
+  assert.match(w.hint ?? '', /lower spool\.quotaBytes to at most 98\.0? ?MiB|lower spool\.quotaBytes to at most 98 MiB/);
+  assert.equal(run(100, 256, 200).verdict, 'pass', 'the spool already holds 200 MiB of its quota: 56 MiB to grow, 100 free');
+  assert.equal(run(60, 256, 200).verdict, 'pass');
+  assert.equal(run(50, 256, 200).verdict, 'warn', '56 MiB to grow, 50 free');
+  assert.equal(run(1, 16).verdict, 'fail', 'less than the margin the spool keeps free');
+  const ok = { state: 'ok' as const, since: null, attempts: 0, lastError: null, errorsTotal: 0, uncommitted: 0, maxBacklogEvents: 10000, committedTotal: 5, refusedTotal: 0, refusedUndeclared: 0, refused: [], reserve: null };
+  assert.deepEqual(checkSpoolWrite(undefined, dir), [], 'no daemon: no row');
+  assert.equal(checkSpoolWrite(ok, dir)[0].verdict, 'pass');
+  const failing = checkSpoolWrite({ ...ok, state: 'failing', since: '2026-01-01T00:00:00.000Z', attempts: 4, lastError: { code: 'SQLITE_FULL', message: 'database or disk is full' }, errorsTotal: 4, uncommitted: 10000, refusedTotal: 77, refusedUndeclared: 77 }, dir)[0];
+  assert.equal(failing.verdict, 'fail');
+  assert.match(failing.detail, /SQLITE_FULL/);
+  assert.match(failing.detail, /77 observation/);
+  assert.match(failing.hint ?? '', /free space/);
+  assert.match(failing.hint ?? '', /check the filesystem/);
+});
