@@ -17,6 +17,7 @@ ROOT=
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODE=install
 PURGE=0
+FORCE=0
 START=1
 SITE= GATEWAY= BROKER=
 USER_NAME=gatewarden
@@ -27,13 +28,57 @@ die() { printf 'install.sh: %s\n' "$1" >&2; [ -n "${2:-}" ] && printf '  fix: %s
 STEP=start
 trap 'rc=$?; [ $rc -ne 0 ] && printf "install.sh: failed during: %s (exit %s); fix the error above and run again (the script is safe to re-run)\n" "$STEP" "$rc" >&2' EXIT
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() {
+  cat <<'EOF_USAGE'
+Usage: install.sh [OPTIONS]               install gatewarden (or repair an installation)
+       install.sh --upgrade [OPTIONS]     install new code; config, keys and spool are kept
+       install.sh --uninstall [--purge [--force]]
+                                          remove the code and the service; data is kept
+                                          unless --purge
+
+Run as root, from a gatewarden checkout or an unpacked release that includes node_modules.
+No network access is needed. Running it twice changes nothing the second time.
+
+Options:
+  --site S            site id for a new config (ids: letters, digits, . _ -)
+  --gateway G         gateway id for a new config (default: this host's short name)
+  --broker URL        broker for a new config, e.g. mqtts://broker.example.net:8883
+  --upgrade           replace the code only; config, signing key and spool stay
+  --uninstall         stop and remove the service and the code; keep config and data
+  --purge             with --uninstall: also delete /etc/gatewarden and /var/lib/gatewarden
+                      (config, signing key, spool). Refused while the spool still holds
+                      events not yet delivered to the broker
+  --force             with --purge: delete even undelivered events
+  --prefix DIR        where the code goes (default /opt/gatewarden)
+  --no-start          enable the service but do not start it
+  --root DIR          install into DIR as a throwaway root (for testing an image): no
+                      user creation, no file ownership changes, no systemctl
+  --source DIR        install from DIR instead of the checkout this script is in
+  -h, --help          show this help
+
+Examples:
+  sudo scripts/install.sh --site hq --gateway gw-lobby --broker mqtts://broker.example.net:8883
+  sudo scripts/install.sh --upgrade
+  sudo scripts/install.sh --uninstall
+  sudo scripts/install.sh --uninstall --purge      # after `gatewarden status` shows 0 unsent
+
+After installing: edit /etc/gatewarden/config.yaml if needed, then check the gateway with
+`gatewarden diag`.
+
+Exit codes:
+  0  done
+  1  failed, or refused (the message says why and how to fix it); safe to run again
+  2  unknown option or bad usage
+EOF_USAGE
+  exit "${1:-0}"
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --upgrade) MODE=upgrade ;;
     --uninstall) MODE=uninstall ;;
     --purge) PURGE=1 ;;
+    --force) FORCE=1 ;;
     --prefix) PREFIX="$2"; shift ;;
     --root) ROOT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift ;;
     --source) SOURCE="$2"; shift ;;
@@ -42,11 +87,13 @@ while [ $# -gt 0 ]; do
     --broker) BROKER="$2"; shift ;;
     --no-start) START=0 ;;
     -h|--help) usage 0 ;;
-    *) echo "unknown option: $1" >&2; usage 2 ;;
+    *) trap - EXIT; echo "install.sh: unknown option: $1 (install.sh --help lists the options)" >&2; exit 2 ;;
   esac
   shift
 done
-[ "$PURGE" = 1 ] && [ "$MODE" != uninstall ] && die "--purge only goes with --uninstall" "scripts/install.sh --uninstall --purge"
+usage_error() { trap - EXIT; printf 'install.sh: %s\n  fix: %s\n' "$1" "$2" >&2; exit 2; }
+[ "$PURGE" = 1 ] && [ "$MODE" != uninstall ] && usage_error "--purge only goes with --uninstall" "scripts/install.sh --uninstall --purge"
+[ "$FORCE" = 1 ] && [ "$PURGE" != 1 ] && usage_error "--force only goes with --uninstall --purge" "scripts/install.sh --uninstall --purge --force"
 
 DEST="$ROOT$PREFIX"
 ETC="$ROOT/etc/gatewarden"
@@ -81,6 +128,28 @@ systemctl_do() { if [ "$SYSTEMD" = 1 ]; then systemctl "$@"; else note "skipped:
 
 # ---------------------------------------------------------------- uninstall
 if [ "$MODE" = uninstall ]; then
+  if [ "$PURGE" = 1 ] && [ "$FORCE" != 1 ]; then
+    STEP="counting undelivered events"
+    # Read-only spool reader (gatewarden spool stats --json), from the installed code or,
+    # after a plain --uninstall removed it, from the checkout this script runs from.
+    # (a checkout without a build runs its sources through tsx).
+    CLI=()
+    for c in "$DEST" "$SOURCE"; do
+      if [ -f "$c/dist/agent/cli/main.js" ]; then CLI=("$c/dist/agent/cli/main.js"); break; fi
+      if [ -f "$c/agent/cli/main.ts" ] && [ -d "$c/node_modules/tsx" ]; then CLI=(--import "$c/node_modules/tsx/dist/loader.mjs" "$c/agent/cli/main.ts"); break; fi
+    done
+    if [ -e "$VAR/spool.db" ]; then
+      [ ${#CLI[@]} -gt 0 ] || die "cannot count the undelivered events in $VAR/spool.db: no gatewarden code at $DEST or $SOURCE to read it" "run from a gatewarden checkout, or add --force to delete them anyway"
+      ERR_OUT="$(mktemp)"
+      STATS="$("$NODE" "${CLI[@]}" spool stats --json --state-dir "$VAR" 2>"$ERR_OUT")" || { WHY="$(head -n 1 "$ERR_OUT")"; rm -f "$ERR_OUT"; die "cannot read the spool in $VAR: $WHY" "check it with: gatewarden spool stats --state-dir $VAR; or add --force to delete it anyway"; }
+      rm -f "$ERR_OUT"
+      UNSENT="$(printf '%s' "$STATS" | "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const u=JSON.parse(s).unsent;if(!Number.isInteger(u))process.exit(1);console.log(u)})')" || die "cannot read the unsent count from: $STATS" "add --force to delete the spool anyway"
+      if [ "$UNSENT" -gt 0 ]; then
+        die "refusing to purge: the spool in $VAR still holds $UNSENT event(s) not yet delivered to the broker" "start the service and wait until 'gatewarden status' shows 0 unsent, or add --force to delete them"
+      fi
+      note "spool: 0 undelivered events"
+    fi
+  fi
   STEP="uninstalling"
   say "stopping and disabling the service"
   if [ "$SYSTEMD" = 1 ]; then systemctl disable --now gatewarden.service 2>/dev/null || true; else note "skipped: systemctl disable --now gatewarden"; fi

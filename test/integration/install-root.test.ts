@@ -1,11 +1,13 @@
 // scripts/install.sh for real, into a throwaway root: install, a second run
-// that changes nothing, upgrade keeping config/keys/spool, uninstall keeping data, purge.
+// that changes nothing, upgrade keeping config/keys/spool, uninstall keeping data, purge
+// refused while events are undelivered, then forced; --help is for users.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { tempDir } from '../helpers/chain.js';
+import { sealMany, tempDir, testChain } from '../helpers/chain.js';
+import { openSqliteSpool } from '../../agent/spool/sqlite-spool.js';
 import { validateConfig, parseYaml } from '../../config/loader.js';
 
 const SCRIPT = new URL('../../scripts/install.sh', import.meta.url).pathname;
@@ -86,6 +88,31 @@ test('install.sh in a throwaway root: install, idempotent re-run, upgrade, unins
   assert.ok(!existsSync(join(root, 'opt/gatewarden')));
   assert.ok(!existsSync(join(root, 'etc/systemd/system/gatewarden.service')));
   assert.ok(existsSync(cfgFile) && existsSync(key) && existsSync(spool));
-  install(['--root', root, '--uninstall', '--purge']);
+  // --purge refuses while the spool holds undelivered events (counted with the read-only
+  // reader, gatewarden spool stats --json), unless --force.
+  rmSync(spool);
+  const { spool: real } = openSqliteSpool({ path: spool, quotaBytes: 1e8, retentionHours: 24 });
+  real.append(sealMany(testChain(), 3));
+  real.close();
+  const refused = spawnSync('bash', [SCRIPT, '--root', root, '--uninstall', '--purge'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /refusing to purge: the spool in .* still holds 3 event\(s\) not yet delivered to the broker/);
+  assert.match(refused.stderr, /fix: .*--force/);
+  assert.ok(existsSync(cfgFile) && existsSync(key) && existsSync(spool), 'nothing deleted');
+  install(['--root', root, '--uninstall', '--purge', '--force']);
   assert.ok(!existsSync(join(root, 'etc/gatewarden')) && !existsSync(join(root, 'var/lib/gatewarden')));
+});
+
+test('install.sh --help: text for users (usage, options, examples, exit codes), no script internals; usage errors exit 2', () => {
+  const h = spawnSync('bash', [SCRIPT, '--help'], { encoding: 'utf8' });
+  assert.equal(h.status, 0);
+  for (const part of [/^Usage: install\.sh/m, /^Options:/m, /^Examples:/m, /^Exit codes:/m, /--purge/, /--force/]) assert.match(h.stdout, part);
+  for (const internal of [/STEP|PARTS|stamp|set -e|\$\{|^#/m]) assert.doesNotMatch(h.stdout, internal);
+  const bad = spawnSync('bash', [SCRIPT, '--frobnicate'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option: --frobnicate/);
+  assert.doesNotMatch(bad.stderr, /failed during/);
+  const force = spawnSync('bash', [SCRIPT, '--force'], { encoding: 'utf8' });
+  assert.equal(force.status, 2);
+  assert.match(force.stderr, /--force only goes with --uninstall --purge/);
 });
