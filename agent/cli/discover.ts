@@ -162,7 +162,13 @@ export async function mergeSnippet(file: string, kind: string, instances: Array<
   return { added, skipped };
 }
 
-async function finish(r: DiscoverResult, o: { write?: boolean; config: string }): Promise<void> {
+async function finish(r: DiscoverResult, o: { write?: boolean; config: string; json?: boolean }): Promise<void> {
+  if (o.json) {
+    // One document: what was found (as config entries), the technician's lines, and what --write merged.
+    const merged = o.write && r.snippet ? { config: o.config, ...(await mergeSnippet(o.config, r.snippet.kind, r.snippet.instances)) } : null;
+    console.log(JSON.stringify({ kind: r.snippet?.kind ?? null, found: r.snippet?.instances ?? [], lines: r.lines, merged }, null, 2));
+    return;
+  }
   for (const l of r.lines) console.log(l);
   if (!r.snippet) return;
   if (o.write) {
@@ -177,8 +183,8 @@ async function finish(r: DiscoverResult, o: { write?: boolean; config: string })
 
 export function registerDiscover(program: Command): void {
   const d = program.command('discover').description('find serial ports, Modbus units, cameras and OSDP readers; print or --write a config snippet');
-  const common = (c: Command): Command => c.option('--write', 'merge the snippet into the config').option('-c, --config <file>', 'config file for --write', process.env.GATEWARDEN_CONFIG ?? DEFAULT_CONFIG);
-  d.command('serial').description('serial ports with USB vendor/product').action(async () => finish(await discoverSerial(), { config: '' }));
+  const common = (c: Command): Command => c.option('--write', 'merge the snippet into the config').option('--json', 'one JSON document: {kind, found[], lines[], merged}').option('-c, --config <file>', 'config file for --write', process.env.GATEWARDEN_CONFIG ?? DEFAULT_CONFIG);
+  d.command('serial').description('serial ports with USB vendor/product').option('--json', 'one JSON document: {kind, found[], lines[]}').action(async (o: { json?: boolean }) => finish(await discoverSerial(), { config: '', json: o.json }));
   common(d.command('modbus').description('which Modbus unit ids answer on a bus'))
     .option('--port <path>', 'serial device (RTU)')
     .option('--host <host>', 'TCP device or gateway')
@@ -187,14 +193,14 @@ export function registerDiscover(program: Command): void {
     .option('--parity <p>', 'none | even | odd (RTU)', 'even')
     .option('--ids <list>', 'unit ids, e.g. 1-10,20 (default 1-247)')
     .option('--timeout <ms>', 'per-id timeout')
-    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean }) => finish(await discoverModbus(o), o));
+    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean; json?: boolean }) => finish(await discoverModbus(o), o));
   common(d.command('cameras').description('ONVIF cameras by WS-Discovery (optionally a subnet sweep)'))
     .option('--sweep <cidr>', 'also probe every host of this IPv4 subnet')
     .option('--address <ip>', 'send the probe to this host instead of the multicast group')
     .option('--wsd-port <n>', 'WS-Discovery UDP port (default 3702)')
     .option('--timeout <ms>', 'how long to listen')
-    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean }) => finish(await discoverCameras(o), o));
+    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean; json?: boolean }) => finish(await discoverCameras(o), o));
   common(d.command('osdp').description('OSDP readers on an RS-485 bus (address scan at common bauds)'))
     .requiredOption('--port <path>', 'serial device')
-    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean }) => finish(await discoverReaders(o), o));
+    .action(async (o: Record<string, string | boolean | undefined> & { config: string; write?: boolean; json?: boolean }) => finish(await discoverReaders(o), o));
 }

@@ -24,10 +24,13 @@ export function registerEvents(program: Command): void {
     .option('--unsent', 'only events not yet acknowledged by the broker')
     .option('-n, --limit <n>', 'how many', intOption(1), 100)
     .option('--pretty', 'one human-readable line per event instead of JSONL')
-    .action(async (o: Opts) => {
+    .option('--json', 'one JSON array of the published payloads ({body, sig}) instead of JSONL')
+    .action(async (o: Opts & { json?: boolean }) => {
       const ro = openSpoolForCli(await resolveSpoolPath(o));
       try {
-        for (const r of ro.readRecent(Number(o.limit), { unsentOnly: !!o.unsent })) console.log(line(r, o.pretty));
+        const rows = ro.readRecent(Number(o.limit), { unsentOnly: !!o.unsent });
+        if (o.json) console.log(`[${rows.map((r) => r.payload).join(',\n')}]`);
+        else for (const r of rows) console.log(line(r, o.pretty));
       } finally {
         ro.close();
       }
