@@ -1,6 +1,7 @@
 // The spool contract (docs/contracts.md §Spool, agent/spool/types.ts) as one suite, run against every
-// implementation (today: SQLite, real files, real fsync), then the SQLite-only parts:
-// integrity check / move-aside and read-only readers beside the writer.
+// implementation: SQLite (real files, real fsync) and the in-memory fake the forwarder tests
+// use (test/helpers/memory-spool.ts), then the SQLite-only parts: integrity check /
+// move-aside and read-only readers beside the writer, which are about files.
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -11,19 +12,13 @@ import { openSqliteSpool, openSpoolReadOnly, rowBytes } from '../../agent/spool/
 import type { AppendResult, DroppedRange, Spool } from '../../agent/spool/types.js';
 import { SpoolWriter, type CommittedBatch } from '../../agent/spool/writer.js';
 import { sealMany, tempDir, testChain, testKeys } from '../helpers/chain.js';
+import { SPOOL_IMPLEMENTATIONS, type OpenOptions, type OpenSpool } from '../helpers/spool-impls.js';
 
 // One throwaway key for the whole file (testChain() alone would leave a key dir per call).
 const KEYS_DIR = tempDir('gw-spool-keys-');
 const KEYS = testKeys(KEYS_DIR);
 after(() => rmSync(KEYS_DIR, { recursive: true, force: true }));
 const newChain = (head: ChainHead | null = null): Chain => testChain({ keys: KEYS, head });
-
-interface OpenOptions {
-  quotaBytes?: number;
-  retentionHours?: number;
-  now?: () => number;
-}
-type OpenSpool = (dir: string, o?: OpenOptions) => Spool;
 
 function seal(chain: Chain, type: string, severity: Severity, data: Record<string, number> = {}): SealedEvent {
   if (chain.needsEpoch) throw new Error('test chain needs an epoch first');
@@ -358,10 +353,7 @@ export function spoolContract(name: string, openSpool: OpenSpool): void {
   });
 }
 
-const openSqlite: OpenSpool = (dir, o = {}) =>
-  openSqliteSpool({ path: join(dir, 'spool.db'), quotaBytes: o.quotaBytes ?? 1e9, retentionHours: o.retentionHours ?? 24, now: o.now }).spool;
-
-spoolContract('sqlite', openSqlite);
+for (const [name, open] of SPOOL_IMPLEMENTATIONS) spoolContract(name, open);
 
 describe('sqlite spool: open, integrity, read-only readers', () => {
   test('fresh file → resetReason fresh, parent dir 0750; reopened file continues', (t) => {
