@@ -22,6 +22,7 @@ export function queryStats(db: Database.Database, path: string, now: number, kno
   const unsent = (db.prepare('SELECT count(*) FROM events WHERE sent_at IS NULL').pluck().get() as number) ?? 0;
   const oldest = db.prepare('SELECT accepted_at FROM events WHERE sent_at IS NULL ORDER BY rowid LIMIT 1').pluck().get() as number | undefined;
   const k = known ?? readKnown(db);
+  const pendingDrops = owedDrops(db);
   return {
     depth,
     unsent,
@@ -32,8 +33,18 @@ export function queryStats(db: Database.Database, path: string, now: number, kno
     fileBytes: fileSize(path) + fileSize(`${path}-wal`),
     droppedEvents: k.droppedEvents,
     sentTotal: k.sentTotal,
+    ...(pendingDrops !== null ? { pendingDrops } : {}),
     ...(k.effectiveQuotaBytes !== undefined ? { effectiveQuotaBytes: k.effectiveQuotaBytes } : {}),
   };
+}
+
+/** Seqs dropped and not yet declared by a committed overflow record (table pending_drops; null before it exists). */
+function owedDrops(db: Database.Database): number | null {
+  try {
+    return (db.prepare('SELECT coalesce(sum(to_seq - from_seq + 1), 0) FROM pending_drops').pluck().get() as number) ?? 0;
+  } catch {
+    return null;
+  }
 }
 
 export function readMeta(db: Database.Database, key: string): string | undefined {

@@ -39,6 +39,8 @@ export interface SpoolStats {
   fileBytes: number;
   /** Unsent events dropped by the quota since the spool was created. */
   droppedEvents: number;
+  /** Of those, seqs no committed overflow record declares yet (pending_drops; owed, declared at the next start if the daemon died). */
+  pendingDrops?: number;
   sentTotal: number;
   /**
    * The quota eviction applies now, when the free space of the spool's filesystem holds it
