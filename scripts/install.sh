@@ -121,6 +121,9 @@ case "$ARCH" in
   x86_64|aarch64|arm64|armv7l) note "node $("$NODE" -v) at $NODE, arch $ARCH: ok" ;;
   *) die "architecture $ARCH is not supported (native modules: better-sqlite3, serialport)" "use an x86_64, aarch64 or armv7l gateway" ;;
 esac
+# netwatch's packet capture (claims of the gateway's own IP, scan sources) runs tcpdump
+# under the unit's CAP_NET_RAW; without it netwatch keeps to the kernel tables and says so.
+command -v tcpdump >/dev/null 2>&1 || note "tcpdump not found: netwatch will not see claims of this gateway's own IP or name scan sources (apt-get install tcpdump; docs/netwatch.md)"
 [ -z "$ROOT" ] || note "installing into root $ROOT: no user creation, no chown, no systemctl"
 [ "$SYSTEMD" = 1 ] || [ -n "$ROOT" ] || note "systemd is not PID 1 here: the unit is installed but systemctl and user creation are skipped"
 
