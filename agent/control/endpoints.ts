@@ -63,6 +63,7 @@ export function metricsSnapshot(d: DaemonView, o: { stateDir?: string } = {}): M
     clockSync: d.clockSyncState(),
     ...(clock ? { clock: { offsetSeconds: clock.offsetSeconds, via: clock.via } } : {}),
     mqttInflight: f.inflight,
+    mqttLastAckSeconds: f.lastAckAt ? Date.parse(f.lastAckAt) / 1000 : null,
     driverRestarts: d.supervisor.status().map((s) => ({ driver: s.kind, instance: s.id, restarts: Math.max(0, s.attempts - 1) })),
     deviceLastSeen: d.supervisor.health().flatMap((h) => (h.lastSeen === null ? [] : [{ driver: h.kind, instance: h.instance, device: h.device, seconds: h.lastSeen / 1000 }])),
     stateFs: o.stateDir ? stateFsFigures(o.stateDir) : null,

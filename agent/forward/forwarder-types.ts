@@ -37,6 +37,8 @@ export interface ForwarderStatus {
   published: number;
   /** Successful PUBACKs of events. */
   acked: number;
+  /** Last PUBACK that accepted a publish (ISO), null before the first. */
+  lastAckAt: string | null;
   /** Refused PUBACKs (reason ≥ 0x80) of events. */
   failed: number;
   /** Connection attempts after the first (after a failure or a drop). */

@@ -66,6 +66,8 @@ export class Forwarder {
 
   private published = 0;
   private acked = 0;
+  /** Wall time (ms) of the last PUBACK that accepted a publish; null before the first. */
+  private lastAckAt: number | null = null;
   private failed = 0;
   private lastError: string | null = null;
 
@@ -155,6 +157,7 @@ export class Forwarder {
       inflight: this.inflightRows.size,
       published: this.published,
       acked: this.acked,
+      lastAckAt: this.lastAckAt === null ? null : new Date(this.lastAckAt).toISOString(),
       failed: this.failed,
       reconnects: Math.max(0, this.attempts - 1),
       lastError: this.lastError,
@@ -408,6 +411,7 @@ export class Forwarder {
       this.lastError = `${this.broker}: broker refused event row ${rowid}: ${err.message.replace(/^Publish error: /, '').toLowerCase()} (PUBACK 0x${code.toString(16)})`;
     } else {
       this.acked++;
+      this.lastAckAt = this.clock.now();
       // With end-to-end ack the row stays unsent until the platform acks it (platform-ack.ts).
       if (this.platformAck) this.platformAck.onPuback(rowid);
       else this.acks.add(rowid);

@@ -81,7 +81,7 @@ test('the real /metrics: every family an operator needs is present and the page 
     let page = await scrape();
     const deadline = Date.now() + 20_000;
     const has = (n: string): boolean => page.samples.some((s) => s.name === n);
-    while (!(has('gatewarden_device_last_seen_timestamp_seconds') && has('gatewarden_clock_offset_seconds')) && Date.now() < deadline) {
+    while (!(has('gatewarden_device_last_seen_timestamp_seconds') && has('gatewarden_clock_offset_seconds') && has('gatewarden_mqtt_last_ack_timestamp_seconds')) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       page = await scrape();
     }
@@ -96,6 +96,7 @@ test('the real /metrics: every family an operator needs is present and the page 
       ['gatewarden_chain_committed_seq', 'gauge'],
       ['gatewarden_events_accepted_total', 'counter'],
       ['gatewarden_mqtt_inflight', 'gauge'],
+      ['gatewarden_mqtt_last_ack_timestamp_seconds', 'gauge'],
       ['gatewarden_driver_restarts_total', 'counter'],
       ['gatewarden_device_last_seen_timestamp_seconds', 'gauge'],
       ['gatewarden_clock_sync', 'gauge'],
@@ -117,6 +118,8 @@ test('the real /metrics: every family an operator needs is present and the page 
     assert.deepEqual([build.labels.node, build.labels.arch, build.value], [process.version, process.arch, 1]);
     assert.match(build.labels.version ?? '', /^\d+\.\d+\.\d+/);
     assert.ok(one('gatewarden_mqtt_inflight').value >= 0);
+    const ack = one('gatewarden_mqtt_last_ack_timestamp_seconds').value;
+    assert.ok(Math.abs(ack - Date.now() / 1000) < 60, `last PUBACK ${ack} is recent`);
     assert.ok(one('gatewarden_chain_committed_seq').value > 0);
   } finally {
     delete process.env.GATEWARDEN_CHRONY_SOCKET;
