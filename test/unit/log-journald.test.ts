@@ -33,16 +33,18 @@ async function logEveryLevel(journal: 'match' | 'other' | 'unset', secrets: stri
 test('under journald every level carries its syslog priority and the line stays JSON', async () => {
   const lines = await logEveryLevel('match', ['hunter2-secret']);
   assert.equal(lines.length, LEVELS.length);
-  lines.forEach((line, i) => {
+  const seen = new Set<string>();
+  for (const line of lines) {
     const m = /^<(\d)>(\{.*\})$/.exec(line);
     assert.ok(m, `no <N> prefix: ${line}`);
-    const o = JSON.parse(m[2]!) as { level: number; n: string; msg: string; note: string };
-    assert.equal(o.n, LEVELS[i]);
-    assert.equal(Number(m[1]), EXPECTED[LEVELS[i]!], `${LEVELS[i]} → <${m[1]}>`);
+    const o = JSON.parse(m[2]!) as { level: number; n: (typeof LEVELS)[number]; msg: string; note: string };
+    seen.add(o.n);
+    assert.equal(Number(m[1]), EXPECTED[o.n], `${o.n} → <${m[1]}>`);
     assert.equal(SYSLOG_PRIORITY[o.level], Number(m[1]));
-    assert.equal(o.msg, `a ${LEVELS[i]} line\nwith a newline`);
+    assert.equal(o.msg, `a ${o.n} line\nwith a newline`);
     assert.ok(!line.includes('hunter2-secret'), 'secrets are still scrubbed');
-  });
+  }
+  assert.deepEqual([...seen].sort(), [...LEVELS].sort(), 'every level once');
 });
 
 test('not the journal (no JOURNAL_STREAM, or it names another stream): plain JSON lines', async () => {
