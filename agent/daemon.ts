@@ -29,6 +29,7 @@ import { acquireStateLock, type StateLock } from './state-lock.js';
 import { WRITE_FAILED_TYPE } from './events/declarations.js';
 import { announceRotation, resolvePendingRotation, rotateNow, type KeyRotationResult } from './key-rotation.js';
 import { signedHeadPayload } from './forward/signed-head.js';
+import { startAccess, type AccessRuntime } from './access/index.js';
 
 
 export interface DaemonOptions {
@@ -66,6 +67,8 @@ export class Daemon {
   private devices!: DeviceStatePublisher;
   private pruneTimer: NodeJS.Timeout | undefined;
   private correlator: { stop(): void } | null = null;
+  /** Local access decisions (agent/access/, docs/access.md); null when access.enabled is off. */
+  private access: AccessRuntime | null = null;
   private readonly started = new Date();
   private stopping: Promise<void> | null = null;
   private loaded: LoadedConfig;
@@ -199,11 +202,18 @@ export class Daemon {
       emit: (driver, obs) => this.pipeline.ingest(driver, obs),
     });
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
+    // Doors decide locally, before any driver starts: a pipeline listener acting through the supervisor's command routing.
+    if (c.access.enabled) {
+      const publishAccess = (): void => this.forwarder.publishDevice('access', { online: true, state: 'online', driver: 'access', instance: 'access', info: this.access?.engine.health() ?? {} });
+      this.access = startAccess({ config: c.access, stateDir: c.stateDir, pipeline: this.pipeline, route: (n, a, t) => this.supervisor.command(n, a, t), clock: this.clock, log: log.child({ part: 'access' }), onChange: publishAccess });
+      publishAccess();
+    }
     attachCommands({
       config: c, forwarder: this.forwarder, pipeline: this.pipeline, supervisor: this.supervisor, log: log.child({ part: 'commands' }), head: () => ({ ...this.committedHead() }),
       replay: { spool: this.spool, republish: (rows) => this.forwarder.republish(rows) },
       rotateKey: async () => ({ ...(await this.rotateKey('command')) }),
       running: () => this.loaded,
+      ...(this.access ? { extra: this.access.builtins, evidenceArgs: this.access.evidenceArgs } : {}),
     });
     // netwatch runs under the supervisor like any driver (drivers/netwatch/): retried, reconciled on SIGHUP.
     await this.supervisor.startAll(supervisedInstances(this.loaded));
@@ -289,6 +299,7 @@ export class Daemon {
       head: this.committedHead(),
       ...(this.loaded.config.mqtt.platformAck.enabled ? { platformAck: this.forwarder?.status(0).platformAck ?? null } : {}),
       clockSync: this.clockSync(),
+      ...(this.access ? { access: this.access.engine.health() } : {}),
       spool: {
         depth: s.depth,
         unsent: s.unsent,
@@ -377,7 +388,7 @@ export class Daemon {
       return (this.lastReload = { at, ok: false, config, reason: (e as Error).message });
     }
     const cur = this.loaded.config;
-    const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain'] as const;
+    const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain', 'access'] as const;
     const needRestart = fixed.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next.config[k]));
     this.o.log.level = next.config.log.level;
     const changes = await this.supervisor.reconcile(supervisedInstances(next));
@@ -402,6 +413,7 @@ export class Daemon {
     this.devices?.stop();
     await this.supervisor?.stopAll();
     this.correlator?.stop();
+    this.access?.engine.stop();
     if (this.pipeline) {
       this.pipeline.system('system.agent.stop', 'notice', { reason, uptimeS: Math.round((Date.now() - this.started.getTime()) / 1000) });
       this.pipeline.checkpoint('shutdown');
@@ -410,6 +422,7 @@ export class Daemon {
     await this.path?.close();
     await this.forwarder?.stop(Math.max(500, deadline - Date.now()));
     this.spool?.close();
+    this.access?.store.close();
     this.stateLock?.release();
     log.info({ head: this.chain?.head }, 'stopped');
   }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { secret } from './secrets.js';
 import { netwatchConfigSchema } from '../agent/anomaly/config.js';
 import { correlateConfigSchema } from '../agent/correlate/config.js';
+import { accessConfigSchema } from '../agent/access/config.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Site, gateway and device ids end up in MQTT topics: no '/', '+', '#' or spaces. */
@@ -202,6 +203,8 @@ export const configSchema = z.strictObject({
   netwatch: netwatchConfigSchema.prefault({}),
   /** Rules joining physical and network events into incidents (agent/correlate). */
   correlate: correlateConfigSchema.prefault({}),
+  /** Local access decisions: doors, readers, zero-trust rules (agent/access; docs/access.md). */
+  access: accessConfigSchema.prefault({}),
   demo: demoSchema.prefault({}),
   /** `drivers.<kind>` is a list of instances; each is checked against that driver's own schema. */
   drivers: z.record(z.string(), z.array(z.unknown())).default({}),

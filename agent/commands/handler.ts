@@ -24,6 +24,8 @@ export interface CommandHandlerOptions {
   /** Device commands (LED, buzzer, output, snapshot …) routed to the owning driver. */
   deviceCommand(name: string, args: JsonObject, target: string): Promise<CommandResult>;
   builtins: Record<string, BuiltinCommand>;
+  /** Args as recorded in `system.command.accepted`; undefined → all of them (a credential list records its shape only). */
+  evidenceArgs?: (cmd: string, args: JsonObject) => JsonObject | undefined;
   publishResult(payload: string, to: { responseTopic?: string; correlationData?: Buffer }): void;
   log: Logger;
   now?: () => number;
@@ -64,7 +66,7 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
     const builtin = o.builtins[b.cmd];
     if (!builtin && !b.target) return reject(cmd, b.id, 'unsupported', `"${b.cmd}" is not a gateway command and names no target device`);
     o.seen.add(b.id, Date.parse(b.exp) + o.maxSkewMs);
-    o.pipeline.system('system.command.accepted', 'notice', { name: b.cmd, id: b.id, target: b.target ?? null, args: b.args });
+    o.pipeline.system('system.command.accepted', 'notice', { name: b.cmd, id: b.id, target: b.target ?? null, args: o.evidenceArgs?.(b.cmd, b.args) ?? b.args });
     const run = builtin ? builtin(b.args, b.target) : o.deviceCommand(b.cmd, b.args, b.target as string);
     run.then(
       (r) => {

@@ -9,7 +9,7 @@ import type { Forwarder } from '../forward/forwarder.js';
 import type { Pipeline } from '../pipeline.js';
 import type { Supervisor } from '../supervisor.js';
 import type { JsonObject } from '../events/types.js';
-import { createCommandHandler } from './handler.js';
+import { createCommandHandler, type BuiltinCommand } from './handler.js';
 import { SeenIdStore } from './seen-ids.js';
 import { replayRange, type ReplayDeps } from './replay.js';
 import { configGet } from './config-get.js';
@@ -36,6 +36,10 @@ export function attachCommands(o: {
   rotateKey?: () => Promise<JsonObject>;
   /** `config.get`: the running config (after reloads), answered redacted (agent/commands/config-get.ts); absent → not offered. */
   running?: () => LoadedConfig;
+  /** More gateway built-ins (access control, agent/access/commands.ts). */
+  extra?: Record<string, BuiltinCommand>;
+  /** What `system.command.accepted` records of a command's args when it must not hold them all (card numbers). */
+  evidenceArgs?: (cmd: string, args: JsonObject) => JsonObject | undefined;
 }): void {
   const { config: c } = o;
   o.forwarder.onCommand(
@@ -46,7 +50,9 @@ export function attachCommands(o: {
       seen: new SeenIdStore(join(c.stateDir, 'commands-seen.json')),
       pipeline: o.pipeline,
       deviceCommand: (name, args, target) => o.supervisor.command(name, args, target),
+      evidenceArgs: o.evidenceArgs,
       builtins: {
+        ...(o.extra ?? {}),
         ping: async () => ({ ok: true, data: { head: o.head(), ts: new Date().toISOString() } }),
         ...(o.replay ? { 'spool.replay': (args: JsonObject) => replayRange(args, o.replay!) } : {}),
         ...(o.rotateKey ? { 'key.rotate': async () => ({ ok: true, detail: 'key rotated', data: await o.rotateKey!() }) } : {}),

@@ -1,7 +1,7 @@
-// The three shipped correlation rules. Type names are the ones the drivers emit (checked
+// The shipped correlation rules. Type names are the ones the drivers emit (checked
 // against docs/events.schema.json): OSDP door forced/held and reader tamper, the Modbus
-// door contact alarm, ONVIF tamper and video loss, netwatch verdicts. Denials
-// (`access.card.denied`, `access.keypad.denied`) are emitted by no driver yet.
+// door contact alarm, ONVIF tamper and video loss, netwatch verdicts, and the gateway's own
+// access decisions (`access.card.denied`, agent/access/).
 import { ruleSchema, type Rule, type RuleInput } from './config.js';
 
 const NET_KEYS: RuleInput['steps'][number]['keys'] = ['data.ip', 'data.mac', 'data.oldMac', 'data.newMac', 'data.interface', 'data.source'];
@@ -40,8 +40,26 @@ export const DEFAULT_RULE_INPUTS: RuleInput[] = [
     ],
   },
   {
+    // Repeated denials at one door: the gateway's own decisions (agent/access/, docs/access.md).
     name: 'brute_force',
     type: 'incident.access.brute_force',
+    severity: 'alarm',
+    windowSeconds: 60,
+    closeAfterSeconds: 900,
+    join: 'site',
+    steps: [
+      {
+        name: 'denials',
+        match: [{ type: 'access.card.denied' }, { type: 'access.keypad.denied' }],
+        minCount: 5,
+        sameValue: 'src.door',
+      },
+    ],
+  },
+  {
+    // Fewer denials at one reader while the same LAN segment is being scanned.
+    name: 'brute_force_scan',
+    type: 'incident.access.brute_force_scan',
     severity: 'alarm',
     windowSeconds: 300,
     closeAfterSeconds: 900,
@@ -49,9 +67,6 @@ export const DEFAULT_RULE_INPUTS: RuleInput[] = [
     steps: [
       {
         name: 'denials',
-        // No driver decides grants today (gatewarden reads cards; the decision is the
-        // platform's), so these types come from elsewhere until one does: the rule ships
-        // ready for them and is inert meanwhile.
         match: [{ type: 'access.card.denied' }, { type: 'access.keypad.denied' }],
         minCount: 3,
         sameValue: 'src.device',

@@ -6,16 +6,16 @@ import { correlateConfigSchema } from '../../agent/correlate/config.js';
 import { DEFAULT_RULES } from '../../agent/correlate/default-rules.js';
 import { rulesFromConfig } from '../../agent/correlate/engine.js';
 
-test('defaults: the three shipped rules', () => {
+test('defaults: the shipped rules', () => {
   const c = correlateConfigSchema.parse({});
   assert.equal(c.enabled, true);
-  assert.deepEqual(rulesFromConfig(c).map((r) => r.type), ['incident.intrusion.rogue_device', 'incident.camera.compromise', 'incident.access.brute_force']);
+  assert.deepEqual(rulesFromConfig(c).map((r) => r.type), ['incident.intrusion.rogue_device', 'incident.camera.compromise', 'incident.access.brute_force', 'incident.access.brute_force_scan']);
   assert.equal(DEFAULT_RULES[0].windowSeconds, 600);
 });
 
 test('configured rules replace by name, add, and disable', () => {
   const c = correlateConfigSchema.parse({
-    disable: ['brute_force'],
+    disable: ['brute_force', 'brute_force_scan'],
     rules: [
       { name: 'rogue_device', type: 'incident.intrusion.rogue_device', windowSeconds: 120, steps: [{ name: 'door', match: [{ type: 'access.door.forced' }] }, { name: 'net', match: [{ type: 'network.*' }] }] },
       { name: 'gone_camera', type: 'incident.camera.gone', severity: 'warning', join: 'asset', steps: [{ name: 'net', match: [{ type: 'network.device.gone' }], keys: ['data.mac'] }] },

@@ -90,7 +90,7 @@ test('outside the window → no incident; order is by seq, not by arrival of the
   assert.deepEqual((out[0].data.events as Array<{ device: string }>).map((r) => r.device), ['m1', 'm2', 'door-2']);
 });
 
-test('brute_force: three denials at one reader + a scan on the same segment', () => {
+test('brute_force_scan: three denials at one reader + a scan on the same segment', () => {
   const { chain, c } = setup({ assets: { 'rdr-1': { segment: 'eth1' }, 'rdr-2': { segment: 'eth1' } } });
   const scanOther = seal(chain, 'network.scan.suspected', 'eth2', { interface: 'eth2', source: null }, 0, 'netwatch');
   const d = [
@@ -105,7 +105,7 @@ test('brute_force: three denials at one reader + a scan on the same segment', ()
   const third = seal(chain, 'access.card.denied', 'rdr-1', {}, 30);
   const out = feed(c, third);
   assert.equal(out.length, 1);
-  assert.equal(out[0].type, 'incident.access.brute_force');
+  assert.equal(out[0].type, 'incident.access.brute_force_scan');
   const seqs = (out[0].data.events as Array<{ seq: number }>).map((r) => r.seq);
   assert.deepEqual(seqs, [d[0].body.seq, d[3].body.seq, scan.body.seq, third.body.seq]);
   assert.deepEqual(out[0].data.join, { by: 'segment', value: 'eth1' });
