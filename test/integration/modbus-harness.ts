@@ -19,6 +19,8 @@ export interface Peer {
   /** TCP port or serial device the peer listens on. */
   where: string;
   set(unit: number, table: 'hr' | 'ir' | 'co' | 'di', address: number, values: Array<number | boolean>): Promise<void>;
+  /** Writes a master made, in order (the peer's config needs `logWrites: true`). */
+  writes(): Array<{ unit: number; fc: number; address: number; values: Array<number | boolean> }>;
   kill(): Promise<void>;
 }
 
@@ -63,6 +65,8 @@ export async function startPeer(config: object, timeoutMs = 15_000): Promise<Pee
   return {
     where: m[1],
     kill,
+    writes: () =>
+      [...out.matchAll(/^WRITE (\d+) (\d+) (\d+) (.*)$/gm)].map((w) => ({ unit: Number(w[1]), fc: Number(w[2]), address: Number(w[3]), values: JSON.parse(w[4]) as Array<number | boolean> })),
     async set(unit, table, address, values) {
       n += 1;
       child.stdin?.write(`${JSON.stringify({ op: 'set', unit, table, address, values })}\n`);

@@ -3,20 +3,10 @@
 // read another's commands or acks, or publish commands at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { connect, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { probe, waitFor } from '../helpers/mqtt-probe.js';
-
-/** The ```acl block of docs/mosquitto-acl.md (the test uses the documented text itself). */
-export function documentedAcl(): string {
-  const md = readFileSync(new URL('../../docs/mosquitto-acl.md', import.meta.url), 'utf8');
-  const m = /```acl\n([\s\S]*?)```/.exec(md);
-  if (!m) throw new Error('docs/mosquitto-acl.md: no ```acl block');
-  return m[1];
-}
-
-export const ACL_USERS = { platform: 'platform-pw', 'site-a.gw-1': 'gw1-pw', 'site-a.gw-2': 'gw2-pw' } as const;
+import { ACL_USERS, documentedAcl } from '../helpers/acl.js';
 
 const P = 'gatewarden/v1';
 

@@ -15,6 +15,8 @@ Config:
               listed do not exist: on RTU they never answer (a dead unit on the line).
   changes     [{"unit": 1, "table": "hr", "address": 10, "values": [[...], [...]],
                 "periodMs": 200, "loop": true}]  values written one step per period.
+  logWrites   true: every write a master makes (FC 5, 6, 15, 16) is printed on stdout as
+              "WRITE <unit> <fc> <address> <json values>" (sets from stdin/changes are not).
 
 Prints "READY <port or device>" on stdout once listening. Reads JSON lines on stdin:
   {"op": "set", "unit": 1, "table": "hr", "address": 10, "values": [215]}
@@ -52,7 +54,20 @@ def load_config():
     return json.loads(arg)
 
 
-def build_context(units):
+class LoggingSlaveContext(ModbusSlaveContext):
+    """Prints the writes a master makes; `quiet` is set around the peer's own sets."""
+
+    unit = 0
+    log_writes = False
+    quiet = False
+
+    def setValues(self, fc_as_hex, address, values):  # noqa: N802 (pymodbus API)
+        if self.log_writes and not self.quiet:
+            print(f"WRITE {self.unit} {fc_as_hex} {address} {json.dumps(list(values))}", flush=True)
+        super().setValues(fc_as_hex, address, values)
+
+
+def build_context(units, log_writes=False):
     slaves = {}
     for uid, spec in units.items():
         size = int(spec.get("size", 100))
@@ -60,18 +75,27 @@ def build_context(units):
         for table in FC:
             init = [False] * size if table in ("co", "di") else [0] * size
             blocks[table] = ModbusSequentialDataBlock(0, init)
-        ctx = ModbusSlaveContext(
+        ctx = LoggingSlaveContext(
             co=blocks["co"], di=blocks["di"], hr=blocks["hr"], ir=blocks["ir"], zero_mode=True
         )
+        ctx.unit = int(uid)
+        ctx.log_writes = log_writes
+        ctx.quiet = True
         for table in FC:
             for addr, values in spec.get(table, {}).items():
                 ctx.setValues(FC[table], int(addr), list(values))
+        ctx.quiet = False
         slaves[int(uid)] = ctx
     return ModbusServerContext(slaves=slaves, single=False)
 
 
 def apply_set(context, cmd):
-    context[int(cmd["unit"])].setValues(FC[cmd["table"]], int(cmd["address"]), list(cmd["values"]))
+    slave = context[int(cmd["unit"])]
+    slave.quiet = True
+    try:
+        slave.setValues(FC[cmd["table"]], int(cmd["address"]), list(cmd["values"]))
+    finally:
+        slave.quiet = False
 
 
 async def run_changes(context, change):
@@ -110,7 +134,7 @@ def stdin_reader(loop, context):
 
 async def main():
     cfg = load_config()
-    context = build_context(cfg.get("units", {}))
+    context = build_context(cfg.get("units", {}), bool(cfg.get("logWrites", False)))
     loop = asyncio.get_running_loop()
     if cfg["transport"] == "tcp":
         server = ModbusTcpServer(
