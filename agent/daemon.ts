@@ -108,6 +108,8 @@ export class Daemon {
       quotaBytes: c.spool.quotaBytes,
       retentionHours: c.spool.retentionHours,
       log: log.child({ part: 'spool' }),
+      // The quota never outgrows the filesystem: eviction starts before the disk fills.
+      space: { dir: dirname(spoolPathOf(this.loaded)), reserveBytes: c.spool.reserveBytes },
     });
     this.spool = opened.spool;
     if (opened.info.movedAside) log.error({ movedAside: opened.info.movedAside }, 'spool failed its integrity check; moved aside, starting a new epoch');
@@ -115,8 +117,6 @@ export class Daemon {
     // A key rotation prepared offline (`gatewarden key rotate`) or interrupted (agent/key-rotation.ts).
     const rotation = resolvePendingRotation({ stateDir: c.stateDir, keys: this.keys, spool: this.spool, head, log });
     this.keys = rotation.keys;
-      // The quota never outgrows the filesystem: eviction starts before the disk fills.
-      space: { dir: dirname(spoolPathOf(this.loaded)), reserveBytes: c.spool.reserveBytes },
 
     this.path = createEventPath({
       site: c.site,
@@ -133,10 +133,10 @@ export class Daemon {
       onCommitted: () => this.forwarder?.notify(),
       maxBacklogEvents: c.spool.maxBacklogEvents,
       reserve: { dir: dirname(spoolPathOf(this.loaded)), bytes: c.spool.reserveBytes },
+      ledgerDir: dirname(spoolPathOf(this.loaded)),
     });
     this.chain = this.path.chain;
     this.pipeline = this.path.pipeline;
-      ledgerDir: dirname(spoolPathOf(this.loaded)),
 
     const storedKid = this.spool.getMeta('kid');
     const reason = this.epochReason(opened.info, head, storedKid);
@@ -155,9 +155,6 @@ export class Daemon {
       resumed: head && !reason ? { epoch: head.epoch, seq: head.seq } : null,
       drivers: drivers.map((d) => `${d.kind}:${d.id}`),
     });
-    // Accepted events the spool could not keep whole are declared, never skipped silently.
-    if (opened.info.lostPayloads) this.pipeline.onDropped(opened.info.lostPayloads, 'payload-missing');
-    // Drops a previous process committed but died before declaring (spool pending_drops).
     // Refusals a previous process counted while the spool could not write, never declared
     // (killed first): sealed again before anything here commits (agent/refusal-keeper.ts).
     this.path.declareLeftover((epoch, seq) => {
@@ -165,6 +162,9 @@ export class Daemon {
       if (h && h.epoch === epoch && h.seq >= seq) return true;
       return this.spool.readRange(epoch, seq, 1).some((r) => r.seq === seq && r.type === WRITE_FAILED_TYPE);
     });
+    // Accepted events the spool could not keep whole are declared, never skipped silently.
+    if (opened.info.lostPayloads) this.pipeline.onDropped(opened.info.lostPayloads, 'payload-missing');
+    // Drops a previous process committed but died before declaring (spool pending_drops).
     for (const p of opened.info.pendingDrops ?? []) this.pipeline.onDropped(p.ranges, p.reason);
     this.pipeline.startTimers();
     if (c.correlate.enabled) {
@@ -306,6 +306,7 @@ export class Daemon {
         oldestUnsentAgeMs: s.oldestUnsentAgeMs,
         bytes: s.bytes,
         quotaBytes: s.quotaBytes,
+        ...(s.effectiveQuotaBytes !== undefined ? { effectiveQuotaBytes: s.effectiveQuotaBytes } : {}),
         droppedEvents: s.droppedEvents,
         write: this.spoolWriteHealth(),
       },
@@ -339,7 +340,6 @@ export class Daemon {
     const why = st ? `${st.state} after ${st.attempts} attempt(s)${st.lastError ? `: ${st.lastError}` : ''}` : 'not started';
     return { baselineLearned: false, blind: true, detail: `netwatch is not running (${why})` };
   }
-        ...(s.effectiveQuotaBytes !== undefined ? { effectiveQuotaBytes: s.effectiveQuotaBytes } : {}),
 
   clockSyncState(): ClockSync {
     return this.clockSync();

@@ -474,6 +474,7 @@ export class SqliteSpool implements Spool {
       quotaBytes: this.quota,
       droppedEvents: this.droppedEvents,
       sentTotal: this.sentTotal,
+      ...(this.space?.current.limited ? { effectiveQuotaBytes: this.space.current.effective } : {}),
     });
   }
 
@@ -483,7 +484,6 @@ export class SqliteSpool implements Spool {
   }
 
   /** Free-form keys for other parts (e.g. the forwarder's bdSeq); the spool's own are refused. */
-      ...(this.space?.current.limited ? { effectiveQuotaBytes: this.space.current.effective } : {}),
   setMeta(key: string, value: string): void {
     this.assertOpen();
     if (RESERVED_META_KEYS.has(key)) throw new Error(`spool meta key "${key}" is owned by the spool`);
