@@ -264,6 +264,12 @@ export class Daemon {
     return run;
   }
 
+  /** Technician override over the control socket (`gatewarden door unlock`), recorded as signed evidence. */
+  get doorUnlock(): ((door: string, ms: number) => Promise<unknown>) | undefined {
+    const a = this.access;
+    return a ? (door, ms) => a.engine.unlock(door, ms, 'control-socket') : undefined;
+  }
+
   committedHead(): ChainHead {
     return this.spool.head() ?? { epoch: '', seq: 0, hash: '' };
   }

@@ -24,6 +24,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string; load: () =
   { name: 'init', summary: 'write a commented config, create the signing key, print the enrolment string', load: async () => (await import('./init.js')).registerInit },
   { name: 'discover', summary: 'find serial ports, Modbus units, cameras and OSDP readers; print or --write a config snippet', load: async () => (await import('./discover.js')).registerDiscover },
   { name: 'platform', summary: 'reference platform consumer: verify and store events (SQLite), repair gaps with spool.replay, ack, live view', load: async () => (await import('../platform/cli.js')).registerPlatform },
+  { name: 'door', summary: 'technician override: door unlock DOOR --for 10s (over the control socket; recorded as signed evidence)', load: async () => (await import('./door.js')).registerDoor },
   { name: 'command', summary: 'platform side of downlink commands: keygen, sign, send (MQTT 5, waits for the result)', load: async () => (await import('./command.js')).registerCommand },
   { name: 'support-bundle', summary: 'write a tar.gz for support: diag, redacted config, recent logs, spool stats, versions (no keys, no passwords)', load: async () => (await import('./support-bundle.js')).registerSupportBundle },
 ];

@@ -17,7 +17,7 @@ export class ControlUnavailableError extends Error {
 
 const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
 
-export function controlRequest<T = unknown>(path: string, method: ControlMethod, timeoutMs = 30_000): Promise<T> {
+export function controlRequest<T = unknown>(path: string, method: ControlMethod, timeoutMs = 30_000, params?: Record<string, unknown>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const sock = connect(path);
     const lines = new LineBuffer(64 * 1024 * 1024);
@@ -32,7 +32,7 @@ export function controlRequest<T = unknown>(path: string, method: ControlMethod,
     };
     const timer = setTimeout(() => finish(new Error(`control socket ${path}: no answer to "${method}" within ${timeoutMs} ms`)), timeoutMs);
     sock.setEncoding('utf8');
-    sock.once('connect', () => sock.write(encode({ id: 1, method })));
+    sock.once('connect', () => sock.write(encode({ id: 1, method, ...(params ? { params } : {}) })));
     sock.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
         let res: ControlResponse;

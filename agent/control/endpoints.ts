@@ -33,6 +33,8 @@ export interface DaemonView {
   reload(): Promise<unknown>;
   /** Rotate the gateway key (agent/key-rotation.ts); resolves with the old and new kid. */
   rotateKey(reason?: string): Promise<unknown>;
+  /** Technician override: open a door for `ms` (agent/access/); absent when access decisions are off. */
+  doorUnlock?(door: string, ms: number): Promise<unknown>;
 }
 
 export interface FieldEndpoints {
@@ -85,6 +87,13 @@ export async function startFieldEndpoints(o: { daemon: DaemonView; config: Confi
       'spool-stats': () => d.spoolStats(),
       reload: () => d.reload(),
       'key-rotate': () => d.rotateKey('operator'),
+      'door-unlock': (p) => {
+        if (!d.doorUnlock) throw new Error('access decisions are off on this gateway (access.enabled: false)');
+        const { door, forMs } = p;
+        if (typeof door !== 'string' || door === '') throw new Error('door-unlock: params.door must be a door id');
+        if (typeof forMs !== 'number' || !Number.isInteger(forMs) || forMs < 100 || forMs > 600_000) throw new Error('door-unlock: params.forMs must be 100–600000 ms');
+        return d.doorUnlock(door, forMs);
+      },
       diag: async () => ({
         identity: processIdentity(),
         instances: d.supervisor.status(),

@@ -6,14 +6,18 @@
 // (re-read the config file the daemon was started with) and answers with the outcome;
 // `key-rotate` rotates the gateway key (agent/key-rotation.ts: a new epoch under a new
 // key, announced under the old one) and answers with the old and new kid; nothing else
-// changes state, and no request carries config or paths.
+// changes state, and no request carries config or paths. `door-unlock` (params
+// {door, forMs}) is the technician override of local access control: it opens one door for
+// a bounded time and is recorded as a signed access.door.override (docs/access.md).
 
-export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health', 'reload', 'key-rotate'] as const;
+export const CONTROL_METHODS = ['status', 'diag', 'spool-stats', 'health', 'reload', 'key-rotate', 'door-unlock'] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 
 export interface ControlRequest {
   id: number;
   method: ControlMethod;
+  /** Arguments of the methods that take any (`door-unlock`). */
+  params?: Record<string, unknown>;
 }
 
 export type ControlResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
@@ -34,10 +38,11 @@ export function parseRequest(line: string): ControlRequest | { id: number; error
     return { id: 0, error: 'request is not JSON' };
   }
   if (v === null || typeof v !== 'object') return { id: 0, error: 'request must be an object' };
-  const o = v as { id?: unknown; method?: unknown };
+  const o = v as { id?: unknown; method?: unknown; params?: unknown };
   const id = typeof o.id === 'number' && Number.isSafeInteger(o.id) ? o.id : 0;
   if (!isControlMethod(o.method)) return { id, error: `unknown method ${JSON.stringify(o.method)} (known: ${CONTROL_METHODS.join(', ')})` };
-  return { id, method: o.method };
+  const params = o.params !== null && typeof o.params === 'object' && !Array.isArray(o.params) ? (o.params as Record<string, unknown>) : undefined;
+  return { id, method: o.method, ...(params ? { params } : {}) };
 }
 
 export function encode(msg: ControlRequest | ControlResponse): string {

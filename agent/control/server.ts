@@ -7,7 +7,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { encode, LineBuffer, MAX_REQUEST_BYTES, parseRequest, type ControlMethod, type ControlResponse } from './protocol.js';
 
-export type ControlHandlers = Record<ControlMethod, () => unknown | Promise<unknown>>;
+export type ControlHandlers = Record<ControlMethod, (params: Record<string, unknown>) => unknown | Promise<unknown>>;
 
 export interface ControlServerOptions {
   path: string;
@@ -82,7 +82,7 @@ export class ControlServer {
     if ('error' in req) res = { id: req.id, ok: false, error: req.error };
     else {
       try {
-        res = { id: req.id, ok: true, result: await this.o.handlers[req.method]() };
+        res = { id: req.id, ok: true, result: await this.o.handlers[req.method](req.params ?? {}) };
       } catch (e) {
         res = { id: req.id, ok: false, error: (e as Error).message };
       }

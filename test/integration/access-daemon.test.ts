@@ -9,6 +9,7 @@
 // every received event verifies and every access event matches docs/events.schema.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,16 @@ import { openPtyPair } from '../helpers/pty.js';
 import { startPdBus } from '../peers/osdp-pd.js';
 
 const BASE = 'gatewarden/v1/site-t/gw-t';
+const MAIN = new URL('../../agent/cli/main.ts', import.meta.url).pathname;
+
+/** The CLI as a child, without blocking this process (the PD peer answers the bus from here). */
+function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 const SCBK = '000102030405060708090a0b0c0d0e0f';
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const card = (fc: number, cn: number): string => encodeWiegand('H10301', { fc, cn });
@@ -119,7 +130,8 @@ test('door decisions over OSDP (plain + SC) and Wiegand, offline, lockdown acros
   });
   assert.equal(put.ok, true, JSON.stringify(put));
   const accepted = ofType('system.command.accepted').find((e) => e.body.data.name === 'access.credentials.put');
-  assert.ok(accepted && !JSON.stringify(accepted.body.data).includes('4567'), 'command evidence holds no card number');
+  assert.ok(accepted, 'system.command.accepted');
+  assert.deepEqual(accepted.body.data.args, { version: 1, credentials: 3, upsert: null, remove: null, redacted: 'card numbers and PINs are not recorded' }, 'command evidence holds the shape, no card number');
 
   // SC reader: granted, the strike OUT travelled inside the session.
   const g = await present(() => scPd.presentCard(card(123, 4567)));
@@ -169,6 +181,19 @@ test('door decisions over OSDP (plain + SC) and Wiegand, offline, lockdown acros
   assert.equal((await command('access.release', {})).ok, true);
   const r = await present(() => scPd.presentCard(card(123, 4567)));
   assert.equal(r.body.type, 'access.card.granted');
+
+  // Technician override over the control socket: signed evidence, then the strike.
+  const outsBefore = outs(scPd, 0).length;
+  const ok = await cli(['door', 'unlock', 'front', '--for', '3s', '--config', config]);
+  assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+  await wait(() => outs(scPd, 0).length > outsBefore, 'override OUT at the PD');
+  const o = outs(scPd, 0).at(-1)!.cmd;
+  assert.equal(o.type === 'OUT' ? o.records[0].timer : -1, 30, 'a 3 s pulse');
+  await wait(() => ofType('access.door.override').length === 1, 'access.door.override');
+  assert.deepEqual(ofType('access.door.override')[0].body.data, { door: 'front', forMs: 3000, via: 'control-socket', lockdown: false });
+  const bad = await cli(['door', 'unlock', 'nowhere', '--for', '3s', '--config', config]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /no door "nowhere"/);
 
   // Five denials in a minute at one door.
   for (let i = 0; i < 5; i++) await present(() => plainPd.presentCard(card(7, 100 + i)));

@@ -20,6 +20,7 @@ const handlers = {
   },
   reload: async () => ({ ok: true }),
   'key-rotate': async () => ({ oldKid: 'a', newKid: 'b' }),
+  'door-unlock': (p: Record<string, unknown>) => ({ echo: p }),
 };
 
 test('control socket: requests, errors, permissions, stale file, second server', { timeout: 60_000 }, async (t) => {
@@ -35,6 +36,8 @@ test('control socket: requests, errors, permissions, stale file, second server',
   assert.equal(statSync(path).mode & 0o777, 0o660);
   assert.deepEqual(await controlRequest(path, 'status'), { ok: 1 });
   assert.deepEqual(await controlRequest(path, 'spool-stats'), { depth: 3 });
+  // Params travel to the handler (door-unlock).
+  assert.deepEqual(await controlRequest(path, 'door-unlock', 5000, { door: 'front', forMs: 1000 }), { echo: { door: 'front', forMs: 1000 } });
   await assert.rejects(controlRequest(path, 'diag'), /daemon: boom/);
 
   // Raw protocol: two requests in one chunk, one unknown method, answered in order.
