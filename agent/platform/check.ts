@@ -5,10 +5,10 @@
 // run afterwards on contiguous runs of the store, by the library itself (chains.ts).
 import { verify as edVerify, type KeyObject } from 'node:crypto';
 import { hashJcs, jcs } from '../chain/jcs.js';
-import { parseStrictJson } from '../chain/strict-json.js';
 import { readEnvelope } from '../verify/envelope.js';
+import { checkSignedHead } from '../verify/head.js';
 import type { SignedEvent } from '../events/types.js';
-import type { StoredEvent } from './store.js';
+import type { HeadRow, StoredEvent } from './store.js';
 
 export type Arrival =
   | { ok: true; event: StoredEvent; signed: SignedEvent }
@@ -55,36 +55,14 @@ export function checkArrival(payload: string, topicSite: string, topicGw: string
   };
 }
 
-export interface SignedHead {
-  site: string;
-  gw: string;
-  epoch: string;
-  seq: number;
-  hash: string;
-  ts: string;
-  kid: string;
-}
-
 /**
- * The retained `head` topic: `{body: {type: "head", site, gw, epoch, seq, hash, ts, kid}, sig}`,
- * Ed25519 over JCS(body) with the gateway's key (docs/platform.md "Signed head").
+ * The retained `head` topic, checked by the verifier library (agent/verify/head.ts
+ * checkSignedHead: shape and Ed25519 signature with the gateway's keys by kid), plus the
+ * consumer's own rule that the body names the gateway whose topic it arrived on.
  */
-export function checkHead(payload: string, topicSite: string, topicGw: string, keysOf: (site: string, gw: string) => Map<string, KeyObject>): { ok: true; head: SignedHead } | { ok: false; detail: string } {
-  let v: { body?: Record<string, unknown>; sig?: unknown };
-  try {
-    v = parseStrictJson(payload) as typeof v;
-  } catch (e) {
-    return { ok: false, detail: `head: not JSON (${(e as Error).message})` };
-  }
-  const b = v?.body;
-  if (!b || typeof b !== 'object' || typeof v.sig !== 'string') return { ok: false, detail: 'head: expected {body, sig}' };
-  const { type, site, gw, epoch, seq, hash, ts, kid } = b;
-  if (type !== 'head' || typeof epoch !== 'string' || typeof hash !== 'string' || typeof kid !== 'string' || typeof ts !== 'string' || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-    return { ok: false, detail: 'head: body needs type "head", epoch, seq, hash, ts, kid' };
-  }
-  if (site !== topicSite || gw !== topicGw) return { ok: false, detail: `head: body names ${String(site)}/${String(gw)} but arrived on ${topicSite}/${topicGw}` };
-  const key = keysOf(topicSite, topicGw).get(kid);
-  if (!key) return { ok: false, detail: `head: no key for kid ${kid} of ${topicSite}/${topicGw}` };
-  if (!edVerify(null, Buffer.from(jcs(b)), key, Buffer.from(v.sig, 'base64url'))) return { ok: false, detail: `head: signature does not verify with the key of kid ${kid}` };
-  return { ok: true, head: { site: topicSite, gw: topicGw, epoch, seq, hash, ts, kid } };
+export function checkHead(payload: string, topicSite: string, topicGw: string, keysOf: (site: string, gw: string) => Map<string, KeyObject>): { ok: true; head: HeadRow } | { ok: false; detail: string } {
+  const h = checkSignedHead(payload, keysOf(topicSite, topicGw));
+  if (!h.ok) return { ok: false, detail: `${topicSite}/${topicGw}: ${h.detail}` };
+  if (h.site !== topicSite || h.gw !== topicGw) return { ok: false, detail: `head: body names ${h.site}/${h.gw} but arrived on ${topicSite}/${topicGw}` };
+  return { ok: true, head: { site: topicSite, gw: topicGw, epoch: h.head.epoch, seq: h.head.seq, hash: h.head.hash, ts: h.ts } };
 }
