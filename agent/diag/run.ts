@@ -13,6 +13,7 @@ import type { SpoolStats } from '../spool/types.js';
 import { spoolPathOf } from '../spool/path.js';
 import { VERSION } from '../version.js';
 import { checkBroker } from './broker-checks.js';
+import { checkDelivery } from './delivery.js';
 import { driverChecksFromDaemon, driverChecksStandalone, type DaemonDiag } from './driver-checks.js';
 import { checkClock, checkDisk, checkKey, checkSpool } from './local-checks.js';
 import { checkSpoolWrite } from './spool-write.js';
@@ -167,6 +168,7 @@ export async function runDiag(o: DiagOptions): Promise<DiagReport> {
   checks.push(...checkSpool({ path: spoolPathOf(loaded), who, stats }));
 
   section('broker');
+  checks.push(...checkDelivery(c.mqtt));
   checks.push(...(await checkBroker({ config: c, password: password(c), timeoutMs: o.brokerTimeoutMs })));
 
   section('devices');

@@ -138,3 +138,21 @@ test('diag disk: warns exactly when spool.quotaBytes exceeds the free space (the
   assert.match(failing.hint ?? '', /free space/);
   assert.match(failing.hint ?? '', /check the filesystem/);
 });
+
+test('diag delivery: MQTT 3.1.1 without end-to-end ack warns with the fix; 5, or ack on, passes', async () => {
+  const { checkDelivery } = await import('../../agent/diag/delivery.js');
+  const mqtt = async (extra: string): Promise<Parameters<typeof checkDelivery>[0]> =>
+    (await validateConfig(parseYaml(`site: s\ngateway: g\nmqtt:\n  url: mqtt://127.0.0.1:1883\n${extra}`, 'd'), 'd')).config.mqtt;
+  const [v4] = checkDelivery(await mqtt('  protocolVersion: 4\n'));
+  assert.equal(v4.verdict, 'warn');
+  assert.equal(v4.section, 'broker');
+  assert.match(v4.detail, /3\.1\.1.*without mqtt\.platformAck\.enabled.*silently dropped/);
+  assert.match(v4.hint ?? '', /mqtt\.protocolVersion: 5.*mqtt\.platformAck\.enabled: true/);
+  assert.match(renderReport({ version: 'v', host: 'h', ts: 't', daemon: 'not running', checks: [v4], summary: { pass: 0, warn: 1, fail: 0, skip: 0 }, exitCode: 1 }), /platformAck\.enabled: true/);
+  const [v4ack] = checkDelivery(await mqtt('  protocolVersion: 4\n  platformAck:\n    enabled: true\n    resendAfterSeconds: 30\n'));
+  assert.equal(v4ack.verdict, 'pass');
+  assert.match(v4ack.detail, /end-to-end ack on.*30 s/);
+  const [v5] = checkDelivery(await mqtt(''));
+  assert.equal(v5.verdict, 'pass');
+  assert.match(v5.detail, /MQTT 5/);
+});
