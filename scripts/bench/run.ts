@@ -6,10 +6,14 @@
 //      draining a 100,000-event backlog from the spool to the same broker.
 //   3. peak RSS during the drain over idle; bytes written to disk per event (/proc/self/io).
 //   4. (first) CLI start-up against `node -e 0` and the demo's RSS (scripts/bench/startup.ts).
+//   5. (last) access decisions: lookup vs list size, card read → OUT over a pty, decision →
+//      committed (scripts/bench/access.ts).
 import { generateKeyPairSync, sign, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
@@ -236,6 +240,9 @@ async function main(): Promise<void> {
   } finally {
     await broker.stop();
   }
+  // Access decisions (scripts/bench/access.ts) in a child process: it owns its pty and PD peer.
+  const acc = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./access.ts', import.meta.url)), '200'], { encoding: 'utf8' });
+  for (const l of `${acc.stdout}${acc.status === 0 ? '' : acc.stderr}`.trim().split('\n')) console.log(`access   ${l}`);
 }
 
 await main();
