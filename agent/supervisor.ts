@@ -306,6 +306,19 @@ export class Supervisor {
   }
 
   /** Route a downlink command to the instance owning `target` (instance id or device id). */
+  /** Whether `target` names a driver instance or a device one reports (a command naming neither is refused up front as `unknown-target`). */
+  knowsTarget(target: string): boolean {
+    for (const inst of this.instances.values()) {
+      if (inst.cfg.id === target) return true;
+      try {
+        if (inst.driver?.health().some((h) => h.device === target)) return true;
+      } catch {
+        // a driver whose health fails shows no devices; its instance id still counts
+      }
+    }
+    return false;
+  }
+
   async command(name: string, args: JsonObject, target: string): Promise<CommandResult> {
     for (const inst of this.instances.values()) {
       const d = inst.driver;

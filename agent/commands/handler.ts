@@ -23,6 +23,8 @@ export interface CommandHandlerOptions {
   pipeline: Pipeline;
   /** Device commands (LED, buzzer, output, snapshot …) routed to the owning driver. */
   deviceCommand(name: string, args: JsonObject, target: string): Promise<CommandResult>;
+  /** Whether a device command's target exists on this gateway; absent → every target is tried. */
+  knowsTarget?(target: string): boolean;
   builtins: Record<string, BuiltinCommand>;
   /** Args as recorded in `system.command.accepted`; undefined → all of them (a credential list records its shape only). */
   evidenceArgs?: (cmd: string, args: JsonObject) => JsonObject | undefined;
@@ -65,6 +67,10 @@ export function createCommandHandler(o: CommandHandlerOptions): (cmd: IncomingCo
     const b = c.body;
     const builtin = o.builtins[b.cmd];
     if (!builtin && !b.target) return reject(cmd, b.id, 'unsupported', `"${b.cmd}" is not a gateway command and names no target device`);
+    // Refused before it is recorded as accepted: no driver instance or device has that name.
+    if (!builtin && o.knowsTarget && !o.knowsTarget(b.target as string)) {
+      return reject(cmd, b.id, 'unknown-target', `no driver instance or device "${echoField(b.target).value}" on this gateway`);
+    }
     o.seen.add(b.id, Date.parse(b.exp) + o.maxSkewMs);
     o.pipeline.system('system.command.accepted', 'notice', { name: b.cmd, id: b.id, target: b.target ?? null, args: o.evidenceArgs?.(b.cmd, b.args) ?? b.args });
     const run = builtin ? builtin(b.args, b.target) : o.deviceCommand(b.cmd, b.args, b.target as string);

@@ -50,6 +50,7 @@ export function attachCommands(o: {
       seen: new SeenIdStore(join(c.stateDir, 'commands-seen.json')),
       pipeline: o.pipeline,
       deviceCommand: (name, args, target) => o.supervisor.command(name, args, target),
+      knowsTarget: (target) => o.supervisor.knowsTarget(target),
       evidenceArgs: o.evidenceArgs,
       builtins: {
         ...(o.extra ?? {}),

@@ -1,8 +1,10 @@
 // Downlink commands of the OSDP driver (docs/contracts.md §Commands): name + JSON args → an OSDP command
 // (v2.2 §6.10 OUT, §6.11 LED, §6.12 BUZ, §6.13 TEXT, §6.14 COMSET). Args are validated
-// here so a platform command with a bad argument fails with a message naming the field.
-import { z } from 'zod';
+// here so a platform command with a bad argument fails with a message naming the field
+// (CommandArgsError: refused as `bad-args`, nothing reaches a reader).
+import { z, ZodError } from 'zod';
 import type { JsonObject } from '../../agent/events/types.js';
+import { CommandArgsError } from '../types.js';
 import type { OsdpCommand } from './proto/commands.js';
 
 export const COMMAND_NAMES = ['led', 'buzzer', 'output', 'text', 'comset'] as const;
@@ -49,8 +51,17 @@ function colorCode(c: z.infer<typeof color>): number {
   return typeof c === 'number' ? c : COLORS[c];
 }
 
-/** Build the OSDP command for a downlink. `strikeOutput` is the default for `output`. */
+/** Build the OSDP command for a downlink. `strikeOutput` is the default for `output`. Bad args throw CommandArgsError naming the field. */
 export function buildCommand(name: OsdpCommandName, args: JsonObject, strikeOutput?: number): OsdpCommand {
+  try {
+    return build(name, args, strikeOutput);
+  } catch (err) {
+    if (err instanceof ZodError) throw new CommandArgsError(err.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; '));
+    throw err;
+  }
+}
+
+function build(name: OsdpCommandName, args: JsonObject, strikeOutput?: number): OsdpCommand {
   switch (name) {
     case 'led': {
       const a = ledArgs.parse(args);
@@ -73,7 +84,7 @@ export function buildCommand(name: OsdpCommandName, args: JsonObject, strikeOutp
     case 'output': {
       const a = outputArgs.parse(args);
       const output = a.output ?? strikeOutput;
-      if (output === undefined) throw new RangeError('output: no output given and the reader has no door strike configured');
+      if (output === undefined) throw new CommandArgsError('output: no output given and the reader has no door strike configured');
       // §6.10 control codes: 5 = temporary on (pulse, timer in 100 ms), 2 = permanent on, 1 = permanent off.
       const control = a.action === 'pulse' ? 5 : a.action === 'latch' ? 2 : 1;
       return { type: 'OUT', records: [{ output, control, timer: a.action === 'pulse' ? Math.round(a.durationMs / 100) : 0 }] };

@@ -3,13 +3,12 @@
 // BusScheduler, Secure Channel policy) → this file (seam: start/stop/health/diagnose/command).
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZodError } from 'zod';
 import type { JsonObject } from '../../agent/events/types.js';
 import { SessionLink } from '../transport/link.js';
 import { portSession } from '../transport/port-link.js';
 import { INPROC_PREFIX, openBytePort } from '../transport/serial.js';
 import type { BytePort } from '../transport/types.js';
-import { CommandUnsupportedError, DriverRetryableError } from '../types.js';
+import { CommandArgsError, CommandUnsupportedError, DriverRetryableError } from '../types.js';
 import type { CommandResult, DeviceHealth, DiagnosticResult, Driver, DriverContext } from '../types.js';
 import { defineWiegandFormat } from '../cards/formats.js';
 import { buildCommand, COMMAND_NAMES, type OsdpCommandName } from './commands.js';
@@ -215,13 +214,8 @@ export class OsdpDriver implements Driver {
     const r = target === undefined && this.readers.length === 1 ? this.readers[0] : this.readers.find((x) => x.session.id === target);
     if (!r) return { ok: false, detail: `no reader "${target ?? ''}" on bus ${this.cfg.id}` };
     const rc = this.cfg.readers.find((x) => x.id === r.session.id);
-    let cmd;
-    try {
-      cmd = buildCommand(name as OsdpCommandName, args, rc?.door?.strikeOutput);
-    } catch (err) {
-      const msg = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ') : (err as Error).message;
-      return { ok: false, detail: msg };
-    }
+    // Bad args throw CommandArgsError (refused as bad-args, nothing sent).
+    const cmd = buildCommand(name as OsdpCommandName, args, rc?.door?.strikeOutput);
     if (cmd.type === 'TEXT') {
       // Refused before the wire (libosdp's PD NAKs it the same way): PDCAP function 6 is text output.
       if (!r.session.capabilities) return { ok: false, detail: `reader "${r.session.id}" ${r.session.state}: its capabilities (osdp_PDCAP) are not known yet` };
@@ -233,10 +227,10 @@ export class OsdpDriver implements Driver {
       // Two PDs on one address would garble each other's replies (§5: addresses are unique per line).
       const address = cmd.address;
       const clash = this.readers.find((x) => x !== r && x.session.address === address);
-      if (clash) return { ok: false, detail: `address: ${address} is used by reader "${clash.session.id}" on this bus` };
+      if (clash) throw new CommandArgsError(`address: ${address} is used by reader "${clash.session.id}" on this bus`);
       // One line speed per RS-485 bus: moving one reader's speed strands every other one.
       if (cmd.baud !== this.baud && this.readers.length > 1) {
-        return { ok: false, detail: `baud: this bus carries ${this.readers.length} readers at ${this.baud} baud; changing one reader's speed would cut off the others (move them one by one on a bus of their own, or keep ${this.baud})` };
+        throw new CommandArgsError(`baud: this bus carries ${this.readers.length} readers at ${this.baud} baud; changing one reader's speed would cut off the others (move them one by one on a bus of their own, or keep ${this.baud})`);
       }
     }
     const done = r.session.enqueue(cmd);

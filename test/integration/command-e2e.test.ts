@@ -3,8 +3,8 @@
 // bus on the pymodbus peer, and `gatewarden command keygen|sign|send` as real processes.
 // A signed output.pulse reaches the peer's coil and its result comes back with the
 // request's correlation data; bad signature, expired, replayed (also after a SIGKILL and
-// restart), unknown target, bad args and wrong gateway are refused with their reason, and
-// the peer sees no write for any of them.
+// restart), unknown target (before it is recorded as accepted), bad args and wrong gateway
+// are refused with their reason, and the peer sees no write for any of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -83,8 +83,8 @@ test('gatewarden command send → daemon → Modbus coil; every refusal named, n
     await waitFor(() => platform.on(`${GW}/dev/plc`).some((m) => JSON.parse(m.payload).online === true), 'plc online');
   };
   await online();
-  const rejected = (id: string, reason: string) =>
-    platform.messages.filter((m) => m.topic === `${GW}/evt/system`).map((m) => JSON.parse(m.payload).body).some((b) => b.type === 'system.command.rejected' && b.data.id === id && b.data.reason === reason);
+  const systemBodies = () => platform.messages.filter((m) => m.topic === `${GW}/evt/system`).map((m) => JSON.parse(m.payload).body);
+  const rejected = (id: string, reason: string) => systemBodies().some((b) => b.type === 'system.command.rejected' && b.data.id === id && b.data.reason === reason);
 
   const common = ['--platform-key', keyFile, '--site', 'site-a', '--gw', 'gw-1'];
   const send = (name: string, extra: string[], key = keyFile) =>
@@ -114,7 +114,7 @@ test('gatewarden command send → daemon → Modbus coil; every refusal named, n
   // 2. Refusals through the CLI (exit 1, reason on stderr and in the printed result).
   const refusedByCli: Array<[string, string[], string, RegExp, string?]> = [
     ['output.pulse', ['--target', 'plc', '--args', '{"point":"siren"}'], 'bad-signature', /does not verify with commands.publicKey/, strangerKey],
-    ['output.pulse', ['--target', 'nope', '--args', '{"point":"siren"}'], 'unsupported', /no running driver owns target "nope"/],
+    ['output.pulse', ['--target', 'nope', '--args', '{"point":"siren"}'], 'unknown-target', /no driver instance or device "nope" on this gateway/],
     ['output.pulse', ['--target', 'plc', '--args', '{"point":"level"}'], 'bad-args', /holding point, not a coil/],
     ['output.pulse', ['--target', 'plc', '--args', '{"point":"siren","durationMs":"soon"}'], 'bad-args', /args\.durationMs/],
   ];
@@ -127,6 +127,8 @@ test('gatewarden command send → daemon → Modbus coil; every refusal named, n
     assert.match(res.detail, detail);
     assert.match(r.stderr, new RegExp(`refused: ${reason}`));
     await waitFor(() => rejected(res.id, reason), `signed system.command.rejected ${reason}`);
+    // An unknown target is refused up front: never recorded as accepted.
+    if (reason === 'unknown-target') assert.ok(!systemBodies().some((b) => b.type === 'system.command.accepted' && b.data.id === res.id), 'unknown target recorded as accepted');
   }
 
   // 3. Wrong gateway: a command signed for gw-2, replayed into gw-1's topic.

@@ -156,9 +156,12 @@ test('bad COMSET arguments are refused before the wire; the reader keeps its add
     { args: { address: 7, baud: 19200 }, names: /^baud: this bus carries 2 readers at 115200 baud/ },
   ];
   for (const { args, names } of cases) {
-    const res = await driver.command('comset', args, 'r1');
-    assert.equal(res.ok, false, JSON.stringify(args));
-    assert.match(res.detail ?? '', names, `${JSON.stringify(args)} → ${res.detail ?? ''}`);
+    // Refused as bad args (CommandArgsError → `bad-args` on the command path), naming the field.
+    await assert.rejects(driver.command('comset', args, 'r1'), (e: Error) => {
+      assert.equal(e.name, 'CommandArgsError', JSON.stringify(args));
+      assert.match(e.message, names, `${JSON.stringify(args)} → ${e.message}`);
+      return true;
+    });
   }
   assert.equal(peer.pds.flatMap((p) => p.commandsOf('COMSET')).length, 0, 'nothing sent to any reader');
   assert.equal(peer.find(5)?.address, 5);

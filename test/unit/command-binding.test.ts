@@ -151,3 +151,54 @@ test('config.get answers the running config with schema-marked secrets redacted'
   assert.equal(data.config.drivers.onvif[0].cameras[0].host, '10.0.0.5', 'non-secret values are kept');
   assert.match(data.config.mqtt.url, /broker:1883/);
 });
+
+test('handler: an unknown target is refused as unknown-target before system.command.accepted; OSDP bad args are bad-args; neither reaches a device', async () => {
+  const { buildCommand } = await import('../../drivers/osdp/commands.js');
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  const replies: Array<Record<string, unknown>> = [];
+  const sent: string[] = [];
+  const h = createCommandHandler({
+    publicKey: platform.publicKey,
+    maxSkewMs: 30_000,
+    seen: new SeenIdStore(join(tempDir('gw-target-'), 'seen.json')),
+    pipeline: { system: (type: string, _s: string, data: Record<string, unknown>) => void events.push({ type, data }) } as never,
+    knowsTarget: (t) => t === 'door-1',
+    // The OSDP driver's own arg check (drivers/osdp/commands.ts) in front of a device that records what reached it.
+    deviceCommand: async (name, args, target) => {
+      buildCommand(name as 'led', args);
+      sent.push(`${target}:${name}`);
+      return { ok: true };
+    },
+    builtins: { ping: async () => ({ ok: true }) },
+    publishResult: (p) => void replies.push(JSON.parse(p)),
+    log: pino({ level: 'silent' }),
+  });
+  const incoming = (name: string, env: object) => ({ name, topic: `cmd/${name}`, payload: Buffer.from(JSON.stringify(env)) });
+  const settle = () => new Promise((r) => setImmediate(r));
+  const of = (id: string) => events.filter((e) => e.data.id === id).map((e) => e.type);
+
+  const unknown = signCommand(platform.privateKey, 'led', { color: 'red' }, { target: 'door-9' });
+  h(incoming('led', unknown));
+  await settle();
+  assert.deepEqual(of(unknown.body.id), ['system.command.rejected'], 'refused, never recorded as accepted');
+  assert.equal(events.find((e) => e.data.id === unknown.body.id)?.data.reason, 'unknown-target');
+  assert.deepEqual(replies.at(-1), { id: unknown.body.id, ok: false, error: 'unknown-target', detail: 'no driver instance or device "door-9" on this gateway' });
+
+  const badArgs = signCommand(platform.privateKey, 'led', { color: 'purple-ish' }, { target: 'door-1' });
+  h(incoming('led', badArgs));
+  await settle();
+  assert.deepEqual(of(badArgs.body.id), ['system.command.accepted', 'system.command.rejected']);
+  assert.equal(replies.at(-1)?.error, 'bad-args');
+  assert.match(String(replies.at(-1)?.detail), /^color: /);
+  assert.deepEqual(sent, [], 'nothing reached a device');
+
+  // A known target with good args goes through; a builtin ignores knowsTarget.
+  const good = signCommand(platform.privateKey, 'led', { color: 'green' }, { target: 'door-1' });
+  h(incoming('led', good));
+  const ping = signCommand(platform.privateKey, 'ping', {}, { target: 'anything' });
+  h(incoming('ping', ping));
+  await settle();
+  assert.deepEqual(sent, ['door-1:led']);
+  assert.deepEqual(of(good.body.id), ['system.command.accepted', 'system.command.executed']);
+  assert.deepEqual(of(ping.body.id), ['system.command.accepted', 'system.command.executed']);
+});
