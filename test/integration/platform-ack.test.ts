@@ -106,10 +106,17 @@ async function scenario(t: { after(fn: () => unknown): void }, platformAck: bool
   await broker.restart();
   await p.open();
   t.after(() => p.close());
+  const healthSub = await probe(broker.url, `${BASE}/health`);
+  t.after(() => healthSub.close());
+  type Forward = { platformAck?: { epoch: string; seq: number; at: string } | null };
+  const forwards = (): Forward[] => healthSub.messages.map((m) => (JSON.parse(m.payload) as { forward: Forward }).forward);
   if (platformAck) {
     await waitFor(() => [...p.stored.values()].filter((e) => e.body.type === 'sensor.reading').length >= EVENTS, 'platform has every reading again', 30_000);
+    // Health shows the last platform-acked head once the platform has acked past the readings.
+    await waitFor(() => forwards().some((f) => (f.platformAck?.seq ?? 0) >= EVENTS), 'health forward.platformAck past the readings', 15_000);
   } else {
     await new Promise((r) => setTimeout(r, 2500)); // as long as the resend would have taken
+    await waitFor(() => forwards().length > 0, 'a health message');
   }
   d.child.kill('SIGTERM');
   assert.equal(await d.exited, 0);
@@ -120,7 +127,7 @@ async function scenario(t: { after(fn: () => unknown): void }, platformAck: bool
   ro.close();
   const report = verifyEvents([...p.stored.values()].map((e) => e.line), { pubkeys: [key], fromStart: true });
   const received = p.stored.size;
-  return { report, received, head: stats.head!, unsent: stats.unsent, log: d.out() };
+  return { report, received, head: stats.head!, unsent: stats.unsent, log: d.out(), forwards: forwards() };
 }
 
 test('end-to-end ack on: a broker that loses its queue after PUBACK loses nothing; the platform ends complete and verified', { timeout: 90_000 }, async (t) => {
@@ -128,6 +135,11 @@ test('end-to-end ack on: a broker that loses its queue after PUBACK loses nothin
   assert.equal(r.report.ok, true, JSON.stringify(r.report.chains.flatMap((c) => c.findings).slice(0, 5)));
   assert.equal(r.received, r.head.seq, `the platform holds seqs 1…${r.head.seq}`);
   assert.match(r.log, /platform has not acked events the broker accepted; sending them again/);
+  const acked = r.forwards.map((f) => f.platformAck).filter((a) => a && a.seq >= EVENTS).at(-1)!;
+  assert.equal(acked.epoch, r.head.epoch, 'health names the acked epoch');
+  assert.ok(acked.seq <= r.head.seq);
+  assert.ok(Number.isFinite(Date.parse(acked.at)) && acked.at.endsWith('Z'), `at is an ISO time: ${acked.at}`);
+  assert.deepEqual(Object.keys(acked).sort(), ['at', 'epoch', 'seq']);
   console.log(`# platformAck on: ${r.received} of ${r.head.seq} events at the platform, chain verified from seq 1; spool unsent after stop: ${r.unsent}`);
 });
 
@@ -138,4 +150,5 @@ test('end-to-end ack off: the same broker restart loses the events it had PUBACK
   assert.ok(lost >= EVENTS, `the queued readings are gone (lost ${lost})`);
   assert.equal(r.report.ok, false);
   assert.equal(r.unsent, 0, 'the gateway counted them delivered at PUBACK');
+  assert.ok(r.forwards.every((f) => !('platformAck' in f)), 'health has no platformAck when it is off');
 });
