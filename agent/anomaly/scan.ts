@@ -181,7 +181,7 @@ export class ScanDetector {
     // Named: probes seen on the wire since the previous poll. Conntrack flows alone under
     // the threshold name nobody: a client that merely opened a connection during someone
     // else's sweep is not the scanner.
-    const fresh = this.capturedSince(prev.at);
+    const fresh = this.capturedSince(prev.at, counters);
     if (fresh.size > 0) return [...out, ...this.evaluate(now, device, counters, fresh)];
     const open = Object.values(this.sources).some((s) => s.reportedAt !== null && now - s.lastNew < this.quietMs);
     if (open || this.captureActive) {
@@ -193,8 +193,29 @@ export class ScanDetector {
     return [...out, ...this.anonymous(now, device, counters, Math.round((now - prev.at) / 100) / 10)];
   }
 
-  private capturedSince(t: number): Set<string> {
-    return new Set(Object.entries(this.sources).filter(([, s]) => s.reportedAt === null && s.lastNew > t && s.methods.includes('capture')).map(([src]) => src));
+  /**
+   * Who a surge is credited to: per protocol whose counter moved (RSTs → tcp, NoPorts → udp),
+   * the captured source(s) with the most new probes of that protocol since `t`. Anyone else
+   * with a stray probe in the same interval (a client's one UDP packet during another host's
+   * sweep) is not named; a source over the threshold on its own is reported by evaluate().
+   */
+  private capturedSince(t: number, c: { tcpOutRsts: number; udpNoPorts: number }): Set<string> {
+    const out = new Set<string>();
+    for (const [proto, moved] of [['tcp', c.tcpOutRsts], ['udp', c.udpNoPorts]] as const) {
+      if (moved <= 0) continue;
+      let best = 0;
+      const counts: Array<[string, number]> = [];
+      for (const [src, s] of Object.entries(this.sources)) {
+        if (s.reportedAt !== null || s.lastNew <= t || !s.methods.includes('capture')) continue;
+        let n = 0;
+        for (const [k, v] of Object.entries(s.targets)) if (v.first > t && k.endsWith(`/${proto}`)) n++;
+        if (n === 0) continue;
+        counts.push([src, n]);
+        best = Math.max(best, n);
+      }
+      for (const [src, n] of counts) if (n === best) out.add(src);
+    }
+    return out;
   }
 
   /** A surge left from the previous poll: its prober if captured since, else anonymous unless a scan is open. */
@@ -203,7 +224,7 @@ export class ScanDetector {
     if (!p) return [];
     this.state.pendingSurge = null;
     const counters = { tcpOutRsts: p.tcpOutRsts, udpNoPorts: p.udpNoPorts };
-    const fresh = this.capturedSince(p.prevAt);
+    const fresh = this.capturedSince(p.prevAt, counters);
     if (fresh.size > 0) return this.evaluate(now, device, counters, fresh);
     const open = Object.values(this.sources).some((s) => s.reportedAt !== null && now - s.lastNew < this.quietMs);
     return open ? [] : this.anonymous(now, device, counters, Math.round((p.at - p.prevAt) / 100) / 10);

@@ -154,6 +154,19 @@ test('scan: captured probes name TCP and UDP sources; a counter surge is attribu
   assert.deepEqual(d.fromSnmp(snmp(15, 600), T + 3000, 'eth0'), [], 'the same UDP scan continues: no second event');
 });
 
+test('scan: a client with one stray probe during another host\'s sweep is not named for the surge', () => {
+  const d = new ScanDetector(cfg({ scan: { distinctTargets: 30, outRstsPerInterval: 20, cooldownSeconds: 60 } }), emptyScanState());
+  const snmp = (rsts: number, noPorts: number) => ({ Tcp: { OutRsts: rsts }, Udp: { NoPorts: noPorts } });
+  d.fromSnmp(snmp(0, 0), T, 'eth0');
+  // Same interval: a TCP sweep (over the threshold), a UDP prober whose unreachables the
+  // kernel rate-limits (6 seen), and a camera's single UDP packet to a closed port.
+  for (let p = 1; p <= 297; p++) d.probe({ src: '10.0.0.66', dst: '10.0.0.1', dport: p, proto: 'tcp' }, T + 100);
+  for (let p = 1; p <= 6; p++) d.probe({ src: '10.0.0.77', dst: '10.0.0.1', dport: p, proto: 'udp' }, T + 200);
+  d.probe({ src: '10.0.0.11', dst: '10.0.0.1', dport: 9999, proto: 'udp' }, T + 300);
+  const out = d.fromSnmp(snmp(300, 303), T + 1000, 'eth0');
+  assert.deepEqual(out.map((o) => o.data.source).sort(), ['10.0.0.66', '10.0.0.77'], JSON.stringify(out));
+});
+
 test('neighbours: mac.changed tells the attack from the restore (previousMac, flipFlop, newMacOtherIps); new station', () => {
   const d = new NeighbourDetector(cfg({ neighbours: { flapAlarmCount: 5 } }), emptyNeighbourState());
   const CAM = 'aa:00:00:00:00:01';
