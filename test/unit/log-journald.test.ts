@@ -25,9 +25,13 @@ async function logEveryLevel(journal: 'match' | 'other' | 'unset', secrets: stri
   } finally {
     if (saved === undefined) delete process.env.JOURNAL_STREAM;
     else process.env.JOURNAL_STREAM = saved;
-    closeSync(fd);
   }
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  // sonic-boom writes asynchronously and its flush callback can run before the last write
+  // reached the file on a loaded machine: wait (bounded) for every line, then close.
+  const read = (): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  for (let i = 0; i < 100 && read().length < LEVELS.length; i++) await new Promise((r) => setTimeout(r, 20));
+  closeSync(fd);
+  return read();
 }
 
 test('under journald every level carries its syslog priority and the line stays JSON', async () => {
