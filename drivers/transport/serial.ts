@@ -1,8 +1,10 @@
 // BytePort implementations (see ./types.ts for the contract):
 // - SerialBytePort: a real serial device through serialport@13 (RS-485 adapters, ptys).
 // - createInProcessPair(): two connected in-memory ends — a real implementation of the same
-//   contract (ordering, close propagation), used by the demo simulators so `npm start`
-//   needs no socat or hardware.
+//   contract, used by the demo simulators so `npm start` needs no socat or hardware. It
+//   behaves as a socat pty pair does under SerialBytePort (test/unit/serial-contract.test.ts
+//   runs both through one suite): ordered delivery, nothing delivered to a closed end,
+//   sever() closes every open end with an error and open() fails until replug().
 // - openBytePort(): path → implementation; `inproc:<name>` resolves to an end registered
 //   with registerInProcessEndpoint() in this process.
 import { SerialPort } from 'serialport';
@@ -79,6 +81,11 @@ export class SerialBytePort implements BytePort {
   }
 }
 
+/** What both ends of a pair share: whether the line is there (a pty whose socat runs). */
+interface InProcessLine {
+  unplugged: boolean;
+}
+
 /** One end of an in-process pair. Delivery is asynchronous (like a real line) and ordered. */
 class InProcessEnd implements BytePort {
   peer?: InProcessEnd;
@@ -86,12 +93,18 @@ class InProcessEnd implements BytePort {
   private readonly dataCbs: DataCb[] = [];
   private readonly closeCbs: CloseCb[] = [];
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly line: InProcessLine,
+  ) {}
 
   get isOpen(): boolean {
     return this.open_;
   }
   async open(): Promise<void> {
+    if (this.open_) return;
+    // As opening a serial device whose adapter (or socat) is gone: the OS says ENOENT.
+    if (this.line.unplugged) throw Object.assign(new Error(`${this.path}: No such file or directory, cannot open (line unplugged)`), { code: 'ENOENT' });
     this.open_ = true;
   }
   async write(bytes: Uint8Array): Promise<void> {
@@ -125,24 +138,33 @@ class InProcessEnd implements BytePort {
 }
 
 export interface InProcessPair {
+  /** The end a driver opens: path `inproc:<name>` (register it with registerInProcessEndpoint). */
   a: BytePort;
+  /** The simulator's end: path `inproc:<name>#b`. */
   b: BytePort;
-  /** Break the line: both open ends close with an error (like unplugging the adapter). */
+  /** Break the line: both open ends close with an error and open() fails (like unplugging the adapter). */
   sever(): void;
+  /** The line is back (the adapter plugged in again): the same ends can open. */
+  replug(): void;
 }
 
 export function createInProcessPair(name = 'pair'): InProcessPair {
-  const a = new InProcessEnd(`inproc:${name}#a`);
-  const b = new InProcessEnd(`inproc:${name}#b`);
+  const line: InProcessLine = { unplugged: false };
+  const a = new InProcessEnd(`${INPROC_PREFIX}${name}`, line);
+  const b = new InProcessEnd(`${INPROC_PREFIX}${name}#b`, line);
   a.peer = b;
   b.peer = a;
   return {
     a,
     b,
     sever: () => {
+      line.unplugged = true;
       const err = new Error(`inproc:${name}: line severed`);
       a.shut(err);
       b.shut(err);
+    },
+    replug: () => {
+      line.unplugged = false;
     },
   };
 }
