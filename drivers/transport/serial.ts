@@ -8,6 +8,7 @@
 // - openBytePort(): path → implementation; `inproc:<name>` resolves to an end registered
 //   with registerInProcessEndpoint() in this process.
 import { SerialPort } from 'serialport';
+import { installEofAwareRead, type UnixPortLike } from './eof-read.js';
 import type { BytePort, BytePortOptions } from './types.js';
 import { DriverRetryableError } from '../types.js';
 
@@ -36,6 +37,9 @@ export class SerialBytePort implements BytePort {
     if (this.isOpen) return;
     const port = new SerialPort({ path: this.path, baudRate: this.baud, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    // Before the first read starts (it does once 'data' is listened to, below).
+    const binding = (port as unknown as { port?: UnixPortLike }).port;
+    if (binding) installEofAwareRead(binding, this.path);
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       for (const cb of this.dataCbs) cb(chunk);
