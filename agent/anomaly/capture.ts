@@ -6,8 +6,7 @@
 // closed ports whose conntrack entries die with the RST, and the gateway's ICMP
 // port-unreachable answers to UDP probes. Needs CAP_NET_RAW + AF_PACKET: without them
 // tcpdump exits at once and the monitor reports that once (no retries).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { RestartingChild } from '../restarting-child.js';
 
 export type CaptureRecord =
   | { kind: 'arp'; op: 'request' | 'reply'; ethSrc: string; ethDst: string; senderIp: string; senderMac: string; targetIp: string }
@@ -59,66 +58,53 @@ export interface CaptureOptions {
 }
 
 export class CaptureMonitor {
-  private child: ChildProcess | undefined;
-  private stopped = false;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private readonly proc: RestartingChild;
   /** Why capture is off, once known. */
   unavailable: string | undefined;
-  lines = 0;
 
-  constructor(private readonly o: CaptureOptions) {}
+  constructor(private readonly o: CaptureOptions) {
+    this.proc = new RestartingChild({
+      command: o.command,
+      args: ['-l', '-n', '-e', '-tt', '--immediate-mode', '-i', o.iface, CAPTURE_FILTER],
+      collectStderr: true,
+      onLine: (line) => {
+        const r = parseCaptureLine(line);
+        if (r) this.o.onRecord(r, this.o.iface);
+      },
+      onSpawnError: (e) => this.giveUp(`${o.command} not runnable: ${e.message}`),
+      onError: (e) => this.o.onError(e),
+      onExit: (code, sig, stderr) => {
+        const why = stderr.split('\n').filter((l) => l && !l.startsWith('listening on') && !l.includes('verbose output suppressed')).join('; ');
+        if (/permission|not permitted|operation not permitted|no such device|doesn't exist/i.test(why)) {
+          this.giveUp(`${o.command} -i ${o.iface}: ${why.trim()} (needs CAP_NET_RAW and AF_PACKET)`);
+          return false;
+        }
+        this.o.onError(new Error(`${o.command} -i ${o.iface} exited (code ${code}, signal ${sig})${why ? `: ${why}` : ''}`));
+        return true;
+      },
+    });
+  }
 
   get running(): boolean {
-    return this.child !== undefined && this.unavailable === undefined;
+    return this.proc.running && this.unavailable === undefined;
+  }
+
+  /** Lines tcpdump printed (over all runs). */
+  get lines(): number {
+    return this.proc.lines;
   }
 
   start(): void {
-    if (this.stopped || this.unavailable) return;
-    const child = spawn(this.o.command, ['-l', '-n', '-e', '-tt', '--immediate-mode', '-i', this.o.iface, CAPTURE_FILTER], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    let stderr = '';
-    child.stderr!.on('data', (b: Buffer) => {
-      if (stderr.length < 2000) stderr += b.toString('utf8');
-    });
-    child.on('error', (e) => {
-      if (child.pid === undefined) {
-        this.child = undefined;
-        this.unavailable = `${this.o.command} not runnable: ${e.message}`;
-        this.o.onUnavailable(this.unavailable);
-      } else this.o.onError(e);
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      this.failures = 0;
-      this.lines += 1;
-      const r = parseCaptureLine(line);
-      if (r) this.o.onRecord(r, this.o.iface);
-    });
-    child.on('exit', (code, sig) => {
-      if (this.child === child) this.child = undefined;
-      if (this.stopped || this.unavailable) return;
-      const why = stderr.split('\n').filter((l) => l && !l.startsWith('listening on') && !l.includes('verbose output suppressed')).join('; ');
-      if (/permission|not permitted|operation not permitted|no such device|doesn't exist/i.test(why)) {
-        this.unavailable = `${this.o.command} -i ${this.o.iface}: ${why.trim()} (needs CAP_NET_RAW and AF_PACKET)`;
-        this.o.onUnavailable(this.unavailable);
-        return;
-      }
-      this.failures += 1;
-      this.o.onError(new Error(`${this.o.command} -i ${this.o.iface} exited (code ${code}, signal ${sig})${why ? `: ${why}` : ''}`));
-      const delay = Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));
-      this.restartTimer = setTimeout(() => this.start(), delay);
-      this.restartTimer.unref();
-    });
+    if (this.unavailable) return;
+    this.proc.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+
+  private giveUp(reason: string): void {
+    this.unavailable = reason;
+    this.o.onUnavailable(reason);
   }
 }

@@ -1,9 +1,8 @@
 // The neighbour-change stream: `ip -ts monitor neigh` (iproute2) prints one line per
 // kernel RTM_NEWNEIGH/RTM_DELNEIGH, so a spoofed ARP answer is seen when it happens
-// rather than at the next poll. The child is restarted with backoff if it dies; a host
+// rather than at the next poll. The child is restarted with backoff if it dies (agent/restarting-child.ts); a host
 // without `ip` simply falls back to polling /proc/net/arp.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { RestartingChild } from '../restarting-child.js';
 import { parseMonitorLine, type NeighbourChange } from './proc-parse.js';
 
 export interface NeighMonitorOptions {
@@ -13,53 +12,41 @@ export interface NeighMonitorOptions {
 }
 
 export class NeighMonitor {
-  private child: ChildProcess | undefined;
-  private stopped = false;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
-  lines = 0;
+  private readonly proc: RestartingChild;
 
-  constructor(private readonly o: NeighMonitorOptions) {}
+  constructor(private readonly o: NeighMonitorOptions) {
+    const [command, ...args] = o.command ?? ['ip', '-ts', 'monitor', 'neigh'];
+    this.proc = new RestartingChild({
+      command,
+      args,
+      onLine: (line) => {
+        const c = parseMonitorLine(line);
+        if (c) this.o.onChange(c);
+      },
+      // Spawn failure (no `ip` binary): permanent; netwatch keeps polling /proc/net/arp.
+      onSpawnError: (e) => this.o.onError(e),
+      onError: (e) => this.o.onError(e),
+      onExit: (code, sig) => {
+        this.o.onError(new Error(`ip monitor neigh exited (code ${code}, signal ${sig})`));
+        return true;
+      },
+    });
+  }
 
   get running(): boolean {
-    return this.child !== undefined;
+    return this.proc.running;
+  }
+
+  /** Lines the monitor printed (over all runs). */
+  get lines(): number {
+    return this.proc.lines;
   }
 
   start(): void {
-    if (this.stopped) return;
-    const [cmd, ...args] = this.o.command ?? ['ip', '-ts', 'monitor', 'neigh'];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.child = child;
-    child.on('error', (e) => {
-      // Spawn failure (no `ip` binary): permanent; netwatch keeps polling /proc/net/arp.
-      if (this.child === child && child.pid === undefined) this.child = undefined;
-      this.o.onError(e);
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      this.failures = 0;
-      this.lines += 1;
-      const c = parseMonitorLine(line);
-      if (c) this.o.onChange(c);
-    });
-    child.on('exit', (code, sig) => {
-      this.child = undefined;
-      if (this.stopped) return;
-      this.failures += 1;
-      this.o.onError(new Error(`ip monitor neigh exited (code ${code}, signal ${sig})`));
-      const delay = Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));
-      this.restartTimer = setTimeout(() => this.start(), delay);
-      this.restartTimer.unref();
-    });
+    this.proc.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
+  stop(): Promise<void> {
+    return this.proc.stop();
   }
 }

@@ -1,19 +1,24 @@
 // Lint-like guard: drivers reconnect only through the reconnecting link
-// (drivers/transport/link.ts, docs/drivers.md). A private retry loop in drivers/ outside
-// transport/ (a timer-scheduled reopen, a doubling delay, the backoff helpers used
-// directly) fails this test.
+// (drivers/transport/link.ts, docs/drivers.md), and netwatch's helper processes restart
+// only through agent/restarting-child.ts. A private retry loop in drivers/ outside
+// transport/ or in agent/anomaly/ (a timer-scheduled reopen or restart, a doubling delay,
+// the backoff helpers used directly) fails this test.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const DRIVERS = join(ROOT, 'drivers');
+/** Folders scanned, and the one place under each that may hold the loop. */
+const SCANNED: Array<{ dir: string; except?: string }> = [
+  { dir: 'drivers', except: 'drivers/transport/' },
+  { dir: 'agent/anomaly' },
+];
 
 const RULES: Array<{ name: string; re: RegExp }> = [
-  { name: 'doubling delay', re: /Math\.min\(\s*[\w.]+\s*\*\s*2\s*,|[\w.]+\s*\*=\s*2\b/ },
-  { name: 'backoff helper outside the link', re: /agent\/backoff\.js|fullJitterDelay|new Backoff\(/ },
-  { name: 'timer-scheduled reopen', re: /(reopen|reconnect|retry)Timer\b|schedule(Reopen|Reconnect|Retry)\b/i },
+  { name: 'doubling delay', re: /Math\.min\(\s*[\w.]+\s*\*\s*2\s*,|[\w.]+\s*\*=\s*2\b|[\w.]+\s*\*\s*2\s*\*\*/ },
+  { name: 'backoff helper outside the link', re: /\/backoff\.js['"]|fullJitterDelay|new Backoff\(/ },
+  { name: 'timer-scheduled reopen', re: /(reopen|reconnect|retry|restart)Timer\b|schedule(Reopen|Reconnect|Retry|Restart)\b/i },
   { name: 'reopen inside a timer', re: /setTimeout\(.*\.(open|connect)\(/ },
 ];
 
@@ -52,14 +57,16 @@ export function findPrivateLoops(file: string, text: string): string[] {
   return hits;
 }
 
-test('no driver keeps a private reconnect loop (drivers/ outside transport/)', () => {
+test('no driver or netwatch child keeps a private reconnect loop (drivers/ outside transport/, agent/anomaly/)', () => {
   const hits: string[] = [];
-  for (const f of tsFiles(DRIVERS)) {
-    const rel = relative(ROOT, f);
-    if (rel.startsWith('drivers/transport/')) continue;
-    hits.push(...findPrivateLoops(rel, readFileSync(f, 'utf8')));
+  for (const { dir, except } of SCANNED) {
+    for (const f of tsFiles(join(ROOT, dir))) {
+      const rel = relative(ROOT, f);
+      if (except && rel.startsWith(except)) continue;
+      hits.push(...findPrivateLoops(rel, readFileSync(f, 'utf8')));
+    }
   }
-  assert.deepEqual(hits, [], 'reconnect through drivers/transport/link.ts (docs/drivers.md)');
+  assert.deepEqual(hits, [], 'reconnect through drivers/transport/link.ts (docs/drivers.md); restart a child through agent/restarting-child.ts');
 });
 
 test('the guard catches the loops the drivers used to have', () => {
@@ -73,6 +80,13 @@ test('the guard catches the loops the drivers used to have', () => {
   ].join('\n');
   const hits = findPrivateLoops('drivers/x/driver.ts', old);
   assert.equal(new Set(hits.map((h) => h.split(':')[1])).size, 6, hits.join('\n'));
+  // The restart loops netwatch's children (tcpdump, ip monitor) used to have.
+  const child = [
+    '      const delay = Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));',
+    '      this.restartTimer = setTimeout(() => this.start(), delay);',
+    "import { Backoff } from '../backoff.js';",
+  ].join('\n');
+  assert.equal(findPrivateLoops('agent/anomaly/capture.ts', child).length, 3, findPrivateLoops('agent/anomaly/capture.ts', child).join('\n'));
   // The allow-list is per file: the same doubling elsewhere is caught.
   assert.equal(findPrivateLoops('drivers/x/unit.ts', '    this.backoffMs = Math.min(this.backoffMs * 2, backoff.maxMs);').length, 1);
 });
