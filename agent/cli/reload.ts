@@ -5,20 +5,11 @@
 // gatewarden` fails visibly on a bad config instead of only logging.
 import type { Command } from 'commander';
 import { controlRequest, ControlUnavailableError } from '../control/client.js';
+import type { ReloadOutcome } from '../control/reload-outcome.js';
 import { resolveControlSocket } from './socket-path.js';
-import { DEFAULT_CONFIG } from './defaults.js';
+import { controlSocketOptions, reportControlFailure } from './control-command.js';
 
-/** The daemon's answer (agent/daemon.ts ReloadOutcome). */
-interface ReloadAnswer {
-  at: string;
-  ok: boolean;
-  config: string;
-  reason?: string;
-  needRestart?: string[];
-  changes?: { started: string[]; stopped: string[]; restarted: string[] };
-}
-
-export function renderReload(r: ReloadAnswer): string {
+export function renderReload(r: ReloadOutcome): string {
   if (!r.ok) return `reload rejected: the daemon keeps its running config\n  ${(r.reason ?? 'no reason given').split('\n').join('\n  ')}`;
   const c = r.changes;
   const moved = c ? [c.started.length && `started ${c.started.join(', ')}`, c.stopped.length && `stopped ${c.stopped.join(', ')}`, c.restarted.length && `restarted ${c.restarted.join(', ')}`].filter(Boolean) : [];
@@ -28,24 +19,20 @@ export function renderReload(r: ReloadAnswer): string {
 }
 
 export function registerReload(program: Command): void {
-  program
-    .command('reload')
-    .description("ask the running daemon to re-read its config (as SIGHUP does); exit 0 applied, 1 rejected (reason printed) or not running")
-    .option('-c, --config <file>', 'config file (to find the control socket)', process.env.GATEWARDEN_CONFIG ?? DEFAULT_CONFIG)
-    .option('--socket <path>', 'control socket (default: from the config)')
+  controlSocketOptions(
+    program.command('reload').description("ask the running daemon to re-read its config (as SIGHUP does); exit 0 applied, 1 rejected (reason printed) or not running"),
+  )
     .option('--json', 'machine-readable outcome: {at, ok, config, reason?, needRestart?, changes?}')
     .action(async (o: { config: string; socket?: string; json?: boolean }) => {
       // A broken file (the one being reloaded) still names the socket; the daemon's answer carries its problems.
       const { socket: sock } = await resolveControlSocket(o);
       try {
-        const r = await controlRequest<ReloadAnswer>(sock, 'reload', 60_000);
+        const r = await controlRequest<ReloadOutcome>(sock, 'reload', 60_000);
         console.log(o.json ? JSON.stringify(r, null, 2) : renderReload(r));
         process.exitCode = r.ok ? 0 : 1;
       } catch (e) {
         if (o.json) console.log(JSON.stringify({ ok: false, running: !(e instanceof ControlUnavailableError), reason: (e as Error).message }));
-        console.error(`gatewarden: ${(e as Error).message}`);
-        if (e instanceof ControlUnavailableError) console.error('  fix: systemctl start gatewarden (nothing to reload while it is stopped)');
-        process.exitCode = 1;
+        reportControlFailure(e, 'fix: systemctl start gatewarden (nothing to reload while it is stopped)');
       }
     });
 }

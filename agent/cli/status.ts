@@ -1,9 +1,9 @@
 // `gatewarden status [--json]`: the running daemon's view over the control socket
 // (head, spool, broker connection, drivers). Exit 1 when the daemon is not running.
 import type { Command } from 'commander';
-import { controlRequest, ControlUnavailableError } from '../control/client.js';
+import { controlRequest } from '../control/client.js';
 import { resolveControlSocket } from './socket-path.js';
-import { DEFAULT_CONFIG } from './defaults.js';
+import { controlSocketOptions, reportControlFailure } from './control-command.js';
 
 interface StatusView {
   version?: string;
@@ -41,11 +41,7 @@ export function renderStatus(s: StatusView): string {
 }
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description("the running daemon's status, over the control socket")
-    .option('-c, --config <file>', 'config file', process.env.GATEWARDEN_CONFIG ?? DEFAULT_CONFIG)
-    .option('--socket <path>', 'control socket (default: from the config)')
+  controlSocketOptions(program.command('status').description("the running daemon's status, over the control socket"), 'config file')
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; socket?: string; json?: boolean }) => {
       const { socket: sock, configError } = await resolveControlSocket(o);
@@ -57,9 +53,7 @@ export function registerStatus(program: Command): void {
       } catch (e) {
         // --json always prints one document: a stopped daemon is an answer, not a crash.
         if (o.json) console.log(JSON.stringify({ running: false, controlSocket: sock, reason: (e as Error).message }, null, 2));
-        console.error(`gatewarden: ${(e as Error).message}`);
-        if (e instanceof ControlUnavailableError) console.error('  fix: systemctl start gatewarden (journalctl -u gatewarden says why it stopped)');
-        process.exitCode = 1;
+        reportControlFailure(e, 'fix: systemctl start gatewarden (journalctl -u gatewarden says why it stopped)');
       }
     });
 }

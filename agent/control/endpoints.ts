@@ -29,7 +29,7 @@ export interface DaemonView {
   forwarder: { status(): ForwarderStatus };
   /** Committed state only: what the spool writer committed, and how it is doing. */
   spoolWriteHealth(): SpoolWriteHealth;
-  /** Re-read the config as SIGHUP does; resolves with the outcome (agent/daemon.ts ReloadOutcome). */
+  /** Re-read the config as SIGHUP does; resolves with the outcome (ReloadOutcome, agent/control/reload-outcome.ts). */
   reload(): Promise<unknown>;
   /** Rotate the gateway key (agent/key-rotation.ts); resolves with the old and new kid. */
   rotateKey(reason?: string): Promise<unknown>;
