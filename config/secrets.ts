@@ -127,8 +127,8 @@ function visit(root: unknown, path: readonly string[], fn: (holder: Record<strin
 
 const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i;
 
-/** The secret strings a file holds: its trimmed text, and every long string of it when it is JSON. */
-function fileSecrets(path: string, read: (p: string) => string): string[] {
+/** The secret strings a file holds: its trimmed text, and every long string of it when it is JSON (none when unreadable). */
+export function fileSecrets(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): string[] {
   let text: string;
   try {
     text = read(path);

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { loadConfigFile, type LoadedConfig } from '../../config/loader.js';
 import { redactConfig } from '../../config/redact.js';
-import { REDACTED, scrubSecrets } from '../../config/secrets.js';
+import { fileSecrets, REDACTED, scrubSecrets } from '../../config/secrets.js';
 import { keyFilePath } from '../chain/keys.js';
 import { controlRequest, controlSocketPath } from '../control/client.js';
 import { runDiag } from '../diag/run.js';
@@ -28,25 +28,6 @@ export { REDACTED };
 /** Files under the state dir whose content is secret: the gateway's signing key, the keypad PIN key, installed SCBKs. */
 function stateSecretFiles(stateDir: string): string[] {
   return [keyFilePath(stateDir), join(stateDir, 'osdp-pin.key'), join(stateDir, 'osdp-keys.json')];
-}
-
-/** The secret strings of one file: its trimmed text, and every long string of it when it is JSON. */
-function secretsOfFile(path: string, into: Set<string>): void {
-  try {
-    const text = readFileSync(path, 'utf8');
-    into.add(text.trim());
-    try {
-      const walk = (v: unknown): void => {
-        if (typeof v === 'string' && v.length >= 8) into.add(v);
-        else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
-      };
-      walk(JSON.parse(text));
-    } catch {
-      /* not JSON */
-    }
-  } catch {
-    /* absent or unreadable: nothing to scrub */
-  }
 }
 
 function journal(lines: number): Promise<string> {
@@ -81,7 +62,7 @@ export async function writeSupportBundle(o: BundleOptions): Promise<{ file: stri
     } catch {
       loaded = null;
     }
-    if (loaded) for (const f of stateSecretFiles(loaded.config.stateDir)) secretsOfFile(f, secrets);
+    if (loaded) for (const f of stateSecretFiles(loaded.config.stateDir)) for (const v of fileSecrets(f)) secrets.add(v);
     try {
       const raw = parse(readFileSync(o.configFile, 'utf8')) as unknown;
       const { redacted, values } = await redactConfig(raw);

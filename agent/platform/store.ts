@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { SignedHeadBody } from '../forward/signed-head.js';
 
 export interface StoredEvent {
   site: string;
@@ -56,14 +57,8 @@ export interface KeyRow {
   source: 'file' | 'tofu' | 'rotation';
 }
 
-export interface HeadRow {
-  site: string;
-  gw: string;
-  epoch: string;
-  seq: number;
-  hash: string;
-  ts: string;
-}
+/** The last verified signed head of a gateway: its body (agent/forward/signed-head.ts) less type and kid. */
+export type HeadRow = Omit<SignedHeadBody, 'type' | 'kid'>;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (
