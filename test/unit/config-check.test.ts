@@ -5,20 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, validateConfig } from '../../config/loader.js';
 import { tempDir } from '../helpers/chain.js';
+import { configProblems as problems } from '../helpers/config-problems.js';
 import { runCli } from '../helpers/diag-cli.js';
 import { openPtyPair } from '../helpers/pty.js';
-
-async function problems(raw: unknown): Promise<string[]> {
-  try {
-    await validateConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.problems;
-  }
-  return [];
-}
 
 test('mqtt.url without a host is an error naming the path', async () => {
   const p = await problems({ site: 's', gateway: 'g', mqtt: { url: 'mqtt:/127.0.0.1:1883' } });

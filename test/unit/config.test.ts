@@ -5,18 +5,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfigFile, validateConfig } from '../../config/loader.js';
 import { tempDir } from '../helpers/chain.js';
+import { configProblems as problems } from '../helpers/config-problems.js';
 
 const BIN = new URL('../../bin/gatewarden.js', import.meta.url).pathname;
-
-async function problems(raw: unknown): Promise<string[]> {
-  try {
-    await validateConfig(raw);
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.problems;
-  }
-  return [];
-}
 
 test('defaults are applied from the schema', async () => {
   const { config, drivers } = await validateConfig({ site: 's1', gateway: 'g1' });
