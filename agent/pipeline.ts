@@ -148,7 +148,9 @@ export class Pipeline {
    * kill -9: the spool keeps every drop in `pending_drops`, written in the evicting
    * transaction and cleared by the one that commits the overflow record declaring it
    * (agent/spool/schema.ts). The spool never evicts an overflow record unless a later
-   * one re-declares its ranges (agent/spool/evict.ts). Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
+   * one re-declares its ranges (agent/spool/evict.ts): a consolidation hands back one
+   * merged set that covers pieces already held here, and the merge at announce time
+   * (mergeDropped) declares each of them once. Drops are coalesced (at most one announcement per `overflowCoalesceMs`) so
    * that sustained pressure — where each announcement may itself push out more rows —
    * cannot turn into a stream of overflow events; long lists are split into several
    * events of at most OVERFLOW_RANGES_PER_EVENT exact ranges each.

@@ -6,10 +6,12 @@
 //      then lowest severity, then oldest (rowid) — each one counted and reported as an
 //      exact dropped seq range so the caller can seal a `system.spool.overflow` naming it;
 //   3. only when 1–2 could not free enough (or declarations hold more than their share,
-//      compactDeclarations): unsent checkpoints and overflow records, oldest first. Such a
-//      row is never lost silently: its own seq, and for an overflow record every range it
-//      declared, are reported again, so the next overflow record re-declares them all
-//      (a cumulative declaration) before anything it covered can be missed.
+//      consolidationDue): a consolidation — every unsent checkpoint and overflow record
+//      leaves at once. Such a row is never lost silently: its own seq and, for an overflow
+//      record, every range it declared are reported again, merged with everything else
+//      still owed into the fewest runs (one cumulative declaration), so dropped seqs that
+//      earlier records declared piecemeal (every other seq, when alarms are kept and
+//      readings dropped) come back as a few long runs.
 // Never evicted unsent: `system.chain.epoch` (seq 1 of every epoch), any other
 // `system.chain.*` type, and `system.spool.write_failed` (it declares observations that
 // never got a seq, so no later record could re-declare it).
@@ -36,10 +38,34 @@ export const COMPACTABLE_SQL = "type IN ('system.chain.checkpoint', 'system.spoo
 
 /** A batch of declarations only may take the spool this far above its quota (a share of it) before it evicts. */
 export const DECLARATION_HEADROOM = 1 / 16;
-/** Declarations may hold at most this share of the quota before compaction starts… */
+/** Declarations may hold this share of the quota before they are consolidated (consolidationDue). */
 export const DECLARATION_SHARE = 1 / 4;
-/** …and compaction brings them down to this share, so it runs in chunks, not per append. */
-export const DECLARATION_TARGET = 1 / 8;
+
+/**
+ * Whether unsent declarations holding `declBytes` (with the batch's) should be consolidated
+ * now: past their share of the quota, and only if the stored ones (`storedDecl`) are more
+ * than twice what the last consolidation left to declare (`lastUnion`, declarationBytes).
+ * The second condition makes every consolidation at least halve what it replaces, so it
+ * can never churn: a set that cannot be declared in less (fragmented by the rows still
+ * stored) is kept over the share instead of being re-declared over and over.
+ */
+export function consolidationDue(declBytes: number, storedDecl: number, quota: number, lastUnion: number): boolean {
+  return declBytes > quota * DECLARATION_SHARE && storedDecl > 2 * lastUnion;
+}
+
+/**
+ * Bytes the overflow records declaring `ranges` will take, on the high side: each range's
+ * JSON plus a comma, and a whole record (envelope, signature, row overhead, ~700 bytes
+ * measured) for every 128 ranges (the pipeline packs up to 256 into one).
+ */
+export function declarationBytes(ranges: readonly DroppedRange[]): number {
+  let n = 0;
+  for (const r of ranges) n += 27 + r.epoch.length + String(r.from).length + String(r.to).length;
+  return n + Math.ceil(ranges.length / 128) * 1024;
+}
+
+/** When evictForQuota consolidates the declarations: before anything else, only if 1–2 fall short, or never. */
+export type Consolidate = 'first' | 'if-needed' | 'never';
 
 export interface EvictStatements {
   /** `SELECT rowid, bytes … WHERE sent_at IS NOT NULL ORDER BY sent_at, rowid LIMIT ?` */
@@ -69,21 +95,24 @@ export interface EvictOutcome {
   redeclared: DroppedRange[];
   /** Bytes of compactable rows (checkpoints, overflow records) that left. */
   declFreed: number;
+  /** A consolidation ran: the caller merges `dropped`, `redeclared` and everything owed into one set. */
+  consolidated: boolean;
 }
 
 /** Rows fetched per SELECT: eviction usually frees about one batch, a few hundred rows. */
 const CHUNK = 128;
 
-const empty = (): EvictOutcome => ({ freed: 0, evictedSent: 0, dropped: [], redeclared: [], declFreed: 0 });
+const empty = (): EvictOutcome => ({ freed: 0, evictedSent: 0, dropped: [], redeclared: [], declFreed: 0, consolidated: false });
 
 /**
- * Free at least `need` logical bytes (or everything evictable). `compactFirst` bytes of
- * declarations leave before anything else (their share of the quota is exceeded,
- * sqlite-spool.ts). Call inside a transaction.
+ * Free at least `need` logical bytes (or everything evictable). With `consolidate`
+ * 'first' the declarations are consolidated before anything else (their share of the
+ * quota is exceeded, consolidationDue); with 'if-needed' only when phases 1–2 fall short;
+ * with 'never' they stay. Call inside a transaction.
  */
-export function evictForQuota(s: EvictStatements, need: number, compactFirst = 0): EvictOutcome {
+export function evictForQuota(s: EvictStatements, need: number, consolidate: Consolidate = 'if-needed'): EvictOutcome {
   const out = empty();
-  if (compactFirst > 0) absorb(out, compactDeclarations(s, compactFirst));
+  if (consolidate === 'first') absorb(out, consolidateDeclarations(s));
   // Phase 1: sent rows.
   while (out.freed < need) {
     const rows = s.oldestSent.all(CHUNK);
@@ -107,21 +136,22 @@ export function evictForQuota(s: EvictStatements, need: number, compactFirst = 0
     if (rows.length < CHUNK) break;
   }
   // Phase 3: nothing but declarations left.
-  if (out.freed < need) absorb(out, compactDeclarations(s, need - out.freed));
+  if (out.freed < need && consolidate === 'if-needed') absorb(out, consolidateDeclarations(s));
   return out;
 }
 
 /**
- * Remove unsent checkpoints and overflow records, oldest first, until `need` bytes are
- * freed or none is left; each one's seq and the ranges it declared come back as drops to
- * declare again. Call inside a transaction.
+ * Remove every unsent checkpoint and overflow record; each one's seq and the ranges it
+ * declared come back as drops to declare again (merged by the caller with everything
+ * still owed: dropRanges). All of them, not the oldest few: the runs merge only when the
+ * pieces that different records declared are declared again together. Call inside a
+ * transaction.
  */
-export function compactDeclarations(s: EvictStatements, need: number): EvictOutcome {
+export function consolidateDeclarations(s: EvictStatements): EvictOutcome {
   const out = empty();
-  while (out.freed < need) {
+  for (;;) {
     const rows = s.nextCompactable.all(CHUNK);
     for (const r of rows) {
-      if (out.freed >= need) break;
       s.deleteRow.run(r.rowid);
       out.freed += r.bytes;
       out.declFreed += r.bytes;
@@ -130,6 +160,7 @@ export function compactDeclarations(s: EvictStatements, need: number): EvictOutc
     }
     if (rows.length < CHUNK) break;
   }
+  out.consolidated = out.dropped.length > 0;
   return out;
 }
 
@@ -139,6 +170,7 @@ function absorb(into: EvictOutcome, more: EvictOutcome): void {
   into.dropped.push(...more.dropped);
   into.redeclared.push(...more.redeclared);
   into.declFreed += more.declFreed;
+  into.consolidated ||= more.consolidated;
 }
 
 /** `data.dropped` of a stored overflow record's payload (exact ranges; [] if unreadable). */

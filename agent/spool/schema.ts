@@ -42,8 +42,8 @@ export function rowBytes(payload: string): number {
  *  - events_sent:   prune and early eviction of sent rows, oldest sent first;
  *  - events_seq:    readRange (replay) and a guard against storing one seq twice;
  *  - events_decl:   unsent checkpoints and overflow records, oldest first, with their
- *                   bytes: the declarations' share of the quota and their compaction
- *                   (evict.ts). Its WHERE must stay textually equal to COMPACTABLE_SQL.
+ *                   bytes: the declarations' share of the quota and their
+ *                   consolidation (evict.ts). Its WHERE must stay textually equal to COMPACTABLE_SQL.
  *
  * `pending_drops` holds dropped seq ranges that no committed `system.spool.overflow`
  * declares yet: the append (or start-up check) that drops rows writes them in its own

@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
 import {
-  COMPACTABLE_SQL, DECLARATION_HEADROOM, DECLARATION_SHARE, DECLARATION_TARGET, EVICTABLE_SQL, dropRanges, evictForQuota, isCompactable, isDeclaration,
-  mergeRanges, readRanges, subtractRanges, type DroppedRow, type EvictStatements,
+  COMPACTABLE_SQL, DECLARATION_HEADROOM, DECLARATION_SHARE, EVICTABLE_SQL, consolidationDue, declarationBytes, dropRanges, evictForQuota, isCompactable, isDeclaration,
+  mergeRanges, readRanges, subtractRanges, type Consolidate, type DroppedRow, type EvictStatements,
 } from './evict.js';
 import { openSpoolDatabase } from './open.js';
 import { EffectiveQuota, type SpaceOptions } from './space.js';
@@ -51,6 +51,8 @@ interface AppendOutcome {
   declBound: number;
   /** Nothing evictable was left and declarations hold the spool over its quota. */
   overQuota: boolean;
+  /** A consolidation ran: declarationBytes of the set it left owed (else null). */
+  union: number | null;
 }
 
 interface PendingRow {
@@ -102,6 +104,8 @@ export class SqliteSpool implements Spool {
   private sentTotal: number;
   /** Upper bound of unsent checkpoint + overflow bytes (re-measured when it exceeds their share). */
   private declBound: number;
+  /** declarationBytes of what the last consolidation left owed (0 after open): consolidationDue. */
+  private lastUnion = 0;
   private overQuotaLogged = false;
   private closed = false;
   /** The quota the filesystem allows (null: the configured quota only). */
@@ -127,6 +131,8 @@ export class SqliteSpool implements Spool {
     insertPending: Database.Statement<[string, string, number, number]>;
     pendingRows: Database.Statement<[], PendingRow>;
     deletePending: Database.Statement<[number]>;
+    owedQuota: Database.Statement<[], { epoch: string; from_seq: number; to_seq: number }>;
+    deleteOwedQuota: Database.Statement<[]>;
     freelist: Database.Statement<[], number>;
   };
   private readonly evict: EvictStatements;
@@ -173,6 +179,8 @@ export class SqliteSpool implements Spool {
       insertPending: db.prepare('INSERT INTO pending_drops(reason, epoch, from_seq, to_seq) VALUES (?, ?, ?, ?)'),
       pendingRows: db.prepare('SELECT rowid, reason, epoch, from_seq, to_seq FROM pending_drops ORDER BY rowid'),
       deletePending: db.prepare('DELETE FROM pending_drops WHERE rowid = ?'),
+      owedQuota: db.prepare<[], { epoch: string; from_seq: number; to_seq: number }>("SELECT epoch, from_seq, to_seq FROM pending_drops WHERE reason = 'quota' ORDER BY rowid"),
+      deleteOwedQuota: db.prepare<[]>("DELETE FROM pending_drops WHERE reason = 'quota'"),
       freelist: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
     };
     this.pageSize = Number(db.pragma('page_size', { simple: true }));
@@ -256,6 +264,7 @@ export class SqliteSpool implements Spool {
     this.hw = out.hw;
     this.h = out.head;
     this.declBound = out.declBound;
+    if (out.union !== null) this.lastUnion = out.union;
     this.droppedEvents += out.droppedRows;
     const dropped = out.dropped;
     if (dropped.length > 0) {
@@ -332,6 +341,7 @@ export class SqliteSpool implements Spool {
     let evictedSent = 0;
     let dropped: DroppedRow[] = [];
     let redeclared: DroppedRange[] = [];
+    let consolidated = false;
     // A batch of declarations only may use the headroom above the quota instead of
     // evicting: otherwise declaring a drop would itself drop (and owe) another event, and
     // the announcements at shutdown would never catch up. The next ordinary append evicts
@@ -339,19 +349,21 @@ export class SqliteSpool implements Spool {
     const limit = declOnly ? quota * (1 + DECLARATION_HEADROOM) : quota;
     const over = bytes + batchBytes - limit;
     if (over > 0) {
-      // Declarations past their share are compacted first (oldest first, re-declared),
-      // so under sustained pressure they cannot crowd out the events themselves.
-      let compact = 0;
+      // Declarations past their share are consolidated first (all of them, re-declared as
+      // one merged set), so under sustained pressure they cannot crowd out the events
+      // themselves; only when that at least halves them (consolidationDue), so it never churns.
+      let mode: Consolidate = declBound > 2 * this.lastUnion ? 'if-needed' : 'never';
       if (declBound + batchDecl > quota * DECLARATION_SHARE) {
         declBound = this.s.declBytes.get() ?? 0;
-        if (declBound + batchDecl > quota * DECLARATION_SHARE) compact = declBound + batchDecl - quota * DECLARATION_TARGET;
+        mode = consolidationDue(declBound + batchDecl, declBound, quota, this.lastUnion) ? 'first' : declBound > 2 * this.lastUnion ? 'if-needed' : 'never';
       }
-      const ev = evictForQuota(this.evict, over, compact);
+      const ev = evictForQuota(this.evict, over, mode);
       bytes -= ev.freed;
       declBound -= ev.declFreed;
       evictedSent = ev.evictedSent;
       dropped = ev.dropped;
       redeclared = ev.redeclared;
+      consolidated = ev.consolidated;
     }
     // Nothing else is left and the batch alone is over quota: its oldest events go
     // (still reported), except declarations and chain events, which are stored even over
@@ -379,11 +391,22 @@ export class SqliteSpool implements Spool {
     const hw = this.hw + events.length;
     this.s.putMeta.run(META.head, JSON.stringify(head));
     this.s.putMeta.run(META.rowidHw, String(hw));
+    if (consolidated) {
+      // One cumulative set: what the removed records declared, their own seqs, the rows
+      // dropped now and every quota drop still owed, merged into the fewest runs; it
+      // replaces the owed rows and is declared anew (the pipeline merges it with the
+      // pieces it holds, so nothing is declared twice by its own hand).
+      for (const o of this.s.owedQuota.all()) redeclared.push({ epoch: o.epoch, from: o.from_seq, to: o.to_seq });
+      this.s.deleteOwedQuota.run();
+    }
     const ranges = dropRanges(dropped, redeclared);
     if (dropped.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + dropped.length));
     // The declaration is owed from this commit on: durable with the eviction itself.
     for (const r of ranges) this.s.insertPending.run('quota', r.epoch, r.from, r.to);
-    return { bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl, overQuota: bytes + kept > limit };
+    return {
+      bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl,
+      overQuota: bytes + kept > limit, union: consolidated ? declarationBytes(ranges) : null,
+    };
   }
 
   head(): ChainHead | null {

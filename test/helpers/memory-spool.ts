@@ -9,8 +9,8 @@
 import type { ChainHead, SealedEvent } from '../../agent/chain/chain.js';
 import { isEvidence, severityRank } from '../../agent/events/types.js';
 import {
-  DECLARATION_HEADROOM, DECLARATION_SHARE, DECLARATION_TARGET, declaredBy, dropRanges, isCompactable, isDeclaration, readRanges, subtractRanges,
-  type DroppedRow,
+  DECLARATION_HEADROOM, DECLARATION_SHARE, consolidationDue, declarationBytes, declaredBy, dropRanges, isCompactable, isDeclaration, readRanges, subtractRanges,
+  type Consolidate, type DroppedRow,
 } from '../../agent/spool/evict.js';
 import { RESERVED_META_KEYS, rowBytes } from '../../agent/spool/schema.js';
 import type { AppendResult, DroppedRange, PendingDrops, Spool, SpoolRow, SpoolStats } from '../../agent/spool/types.js';
@@ -59,6 +59,8 @@ export class MemorySpool implements Spool {
   private readonly quota: number;
   private readonly retentionMs: number;
   private closed = false;
+  /** declarationBytes of what the last consolidation left owed (SqliteSpool keeps it in memory too). */
+  private lastUnion = 0;
   /** Every rowid passed to markSent, in call order (duplicates kept). */
   readonly markSentCalls: number[][] = [];
 
@@ -98,12 +100,12 @@ export class MemorySpool implements Spool {
       if (e.body.type === 'system.spool.overflow') this.clearPending(readRanges(e.body.data.dropped));
     });
     const limit = declOnly ? this.quota * (1 + DECLARATION_HEADROOM) : this.quota;
-    const ev = { freed: 0, evictedSent: 0, dropped: [] as DroppedRow[], redeclared: [] as DroppedRange[] };
+    const ev = { freed: 0, evictedSent: 0, dropped: [] as DroppedRow[], redeclared: [] as DroppedRange[], consolidated: false };
     const over = st.bytes + batchBytes - limit;
     if (over > 0) {
       const declBytes = this.unsent().filter((r) => isCompactable(r.type)).reduce((n, r) => n + r.bytes, 0);
-      const share = declBytes + batchDecl > this.quota * DECLARATION_SHARE ? declBytes + batchDecl - this.quota * DECLARATION_TARGET : 0;
-      this.evict(ev, over, share);
+      const mode: Consolidate = consolidationDue(declBytes + batchDecl, declBytes, this.quota, this.lastUnion) ? 'first' : declBytes > 2 * this.lastUnion ? 'if-needed' : 'never';
+      this.evict(ev, over, mode);
     }
     // The batch itself, oldest first, only when nothing else is left; never its declarations.
     const skip = new Set<number>();
@@ -128,25 +130,29 @@ export class MemorySpool implements Spool {
     const last = events[events.length - 1];
     st.head = { epoch: last.body.epoch, seq: last.body.seq, hash: last.hash };
     st.droppedEvents += ev.dropped.length;
+    if (ev.consolidated) {
+      // SqliteSpool.appendInTx: everything owed for quota joins one merged set that replaces it.
+      ev.redeclared.push(...st.pending.filter((p) => p.reason === 'quota').map((p) => p.range));
+      st.pending = st.pending.filter((p) => p.reason !== 'quota');
+    }
     const dropped = dropRanges(ev.dropped, ev.redeclared);
     for (const range of dropped) st.pending.push({ reason: 'quota', range });
+    if (ev.consolidated) this.lastUnion = declarationBytes(dropped);
     return { dropped, evictedSent: ev.evictedSent };
   }
 
   /** evictForQuota (agent/spool/evict.ts) over the rows in memory: same phases, same order. */
-  private evict(out: { freed: number; evictedSent: number; dropped: DroppedRow[]; redeclared: DroppedRange[] }, need: number, compactFirst: number): void {
-    const compact = (n: number): void => {
-      let f = 0;
+  private evict(out: { freed: number; evictedSent: number; dropped: DroppedRow[]; redeclared: DroppedRange[]; consolidated: boolean }, need: number, mode: Consolidate): void {
+    const consolidate = (): void => {
       for (const r of this.unsent().filter((x) => isCompactable(x.type))) {
-        if (f >= n) break;
         this.remove(r);
-        f += r.bytes;
+        out.freed += r.bytes;
         out.dropped.push(r);
+        out.consolidated = true;
         if (r.type === 'system.spool.overflow') out.redeclared.push(...declaredBy(r.payload));
       }
-      out.freed += f;
     };
-    if (compactFirst > 0) compact(compactFirst);
+    if (mode === 'first') consolidate();
     const sent = this.store.rows.filter((r) => r.sentAt !== null && this.store.byId.has(r.rowid)).sort((a, b) => a.sentAt! - b.sentAt! || a.rowid - b.rowid);
     for (const r of sent) {
       if (out.freed >= need) break;
@@ -163,7 +169,7 @@ export class MemorySpool implements Spool {
       out.freed += r.bytes;
       out.dropped.push(r);
     }
-    if (out.freed < need) compact(need - out.freed);
+    if (out.freed < need && mode === 'if-needed') consolidate();
     this.store.rows = this.store.rows.filter((r) => this.store.byId.has(r.rowid));
   }
 

@@ -77,7 +77,7 @@ function declarationContract(name: string, openSpool: OpenSpool): void {
       assert.equal(spool.stats().droppedEvents, 20);
     });
 
-    test('nothing but declarations left: the oldest overflow records leave, their seqs and ranges re-declared; seq 1 never', (t) => {
+    test('nothing but declarations left: the overflow records leave, their seqs and ranges re-declared merged; seq 1 never', (t) => {
       const { chain, epoch, e } = newEpoch();
       const doors = Array.from({ length: 6 }, (_, i) => door(chain, i)); // 2..7
       const o1 = overflow(chain, [{ epoch: e, from: 2, to: 4 }]); // 8
@@ -121,7 +121,7 @@ function declarationContract(name: string, openSpool: OpenSpool): void {
       assert.equal(spool.stats().droppedEvents, 0);
     });
 
-    test('declarations past a quarter of the quota are compacted oldest first and owed again', (t) => {
+    test('declarations past a quarter of the quota are consolidated and owed again', (t) => {
       const { chain, epoch, e } = newEpoch();
       const sample = door(chain, 0);
       const quota = 24 * rowBytes(sample.payload);

@@ -14,6 +14,7 @@ import type { Severity } from '../../agent/events/types.js';
 import { DECLARATION_TYPES } from '../../agent/events/declarations.js';
 import { EVICTABLE_SQL, dropRanges, isDeclaration, subtractRanges } from '../../agent/spool/evict.js';
 import { openSqliteSpool, rowBytes } from '../../agent/spool/sqlite-spool.js';
+import { mergeDropped, OVERFLOW_RANGES_PER_EVENT } from '../../agent/pipeline.js';
 import type { DroppedRange } from '../../agent/spool/types.js';
 import { tempDir, testChain, testKeys } from '../helpers/chain.js';
 
@@ -69,7 +70,7 @@ test('under pressure, unsent declarations and chain events outlive every other e
   }
 });
 
-test('nothing but declarations left: the oldest overflow record leaves and its ranges and seq come back to be re-declared; seq 1 never', () => {
+test('nothing but declarations left: the overflow records leave and their ranges and seqs come back merged to be re-declared; seq 1 never', () => {
   const path = newPath();
   const chain = testChain({ keys: KEYS });
   const epoch = chain.newEpoch('fresh', null);
@@ -100,7 +101,7 @@ test('nothing but declarations left: the oldest overflow record leaves and its r
   }
 });
 
-test('declarations past a quarter of the quota are compacted oldest first, only as far as needed', () => {
+test('declarations past a quarter of the quota are consolidated and owed again; they never hold much more than their share', () => {
   const path = newPath();
   const chain = testChain({ keys: KEYS });
   const epoch = chain.newEpoch('fresh', null);
@@ -252,6 +253,92 @@ test('a batch of declarations only uses the headroom above the quota instead of 
     const r = spool.append([next]);
     assert.ok(r.dropped.length > 0);
     assert.ok(spool.stats().bytes <= quota, 'an ordinary append takes the spool back under its quota');
+  } finally {
+    spool.close();
+  }
+});
+
+test('fragmented drops (every other seq, thousands): appends converge, the flush leaves nothing owed, every missing seq declared by exactly one surviving record', () => {
+  // Door alarms kept as evidence, readings dropped: the dropped seqs alternate, so each
+  // announcement is hundreds of one-seq ranges. The pipeline's part is played here as in
+  // agent/pipeline.ts: drops coalesced, then announced in records of at most
+  // OVERFLOW_RANGES_PER_EVENT ranges, appended with the next batch; at the end announced
+  // until nothing is owed (agent/event-path.ts flush).
+  const path = newPath();
+  const chain = testChain({ keys: KEYS });
+  const epoch = chain.newEpoch('fresh', null);
+  const e = epoch.body.epoch;
+  const quota = 64_000;
+  const { spool } = openSqliteSpool({ path, quotaBytes: quota, retentionHours: 24 });
+  let owedHere: DroppedRange[] = [];
+  let records = 0;
+  const announce = (): SealedEvent[] => {
+    const ranges = mergeDropped(owedHere);
+    owedHere = [];
+    const out: SealedEvent[] = [];
+    for (let i = 0; i < ranges.length; i += OVERFLOW_RANGES_PER_EVENT) out.push(overflow(chain, ranges.slice(i, i + OVERFLOW_RANGES_PER_EVENT)));
+    records += out.length;
+    return out;
+  };
+  const append = (batch: SealedEvent[]): void => {
+    owedHere.push(...spool.append(batch).dropped);
+  };
+  try {
+    append([epoch]);
+    let maxDecl = 0;
+    let sinceCheckpoint = 0;
+    // 800 batches of 4 door/reading pairs, announced every 25 batches (the pipeline's 1 s).
+    const PAIRS = 4;
+    const EVERY = 25;
+    const BATCHES = 800;
+    for (let b = 0; b < BATCHES; b++) {
+      const batch: SealedEvent[] = [];
+      for (let i = 0; i < PAIRS; i++) {
+        batch.push(ev(chain, 'access.door.forced', 'alarm', { b, i, pad: 'd'.repeat(200) }));
+        batch.push(ev(chain, 'sensor.value.reading', 'info', { b, i, pad: 'r'.repeat(100) }));
+        // A checkpoint every 100 events, as chain.checkpoint.everyEvents does: declarations too.
+        if (++sinceCheckpoint >= 50) {
+          batch.push(chain.checkpoint('count'));
+          sinceCheckpoint = 0;
+        }
+      }
+      append(b % EVERY === EVERY - 1 ? [...announce(), ...batch] : batch);
+      assert.ok(spool.stats().bytes <= quota, `batch ${b}: ${spool.stats().bytes} > ${quota}`);
+      const decl = storedTypes(path).filter((k) => k.type === 'system.spool.overflow').length;
+      maxDecl = Math.max(maxDecl, decl);
+    }
+    const beforeFlush = storedTypes(path);
+    assert.ok(beforeFlush.filter((k) => k.type === 'access.door.forced').length >= 30, 'declarations do not crowd out the events');
+    // Shutdown: announce until nothing is owed; it must converge in a few rounds.
+    let rounds = 0;
+    while (owedHere.length > 0) {
+      assert.ok(++rounds <= 8, `still owed after ${rounds - 1} rounds: ${mergeDropped(owedHere).length} ranges`);
+      append(announce());
+    }
+    assert.deepEqual(spool.pendingDrops(), [], 'after the flush nothing is owed');
+
+    const db = new Database(path, { readonly: true });
+    const rows = db.prepare('SELECT e.seq AS seq, e.type AS type, p.payload AS payload FROM events e JOIN payloads p ON p.rowid = e.rowid ORDER BY e.rowid').all() as Array<{ seq: number; type: string; payload: string }>;
+    db.close();
+    assert.equal(rows[0].seq, 1, 'seq 1 survives');
+    const storedSeqs = new Set(rows.map((r) => r.seq));
+    const times = new Map<number, number>();
+    let ranges = 0;
+    for (const r of rows) {
+      if (r.type !== 'system.spool.overflow') continue;
+      for (const d of JSON.parse(r.payload).body.data.dropped as DroppedRange[]) {
+        assert.equal(d.epoch, e);
+        ranges++;
+        for (let s = d.from; s <= d.to; s++) times.set(s, (times.get(s) ?? 0) + 1);
+      }
+    }
+    const head = spool.head()!.seq;
+    const missing: number[] = [];
+    for (let s = 1; s <= head; s++) if (!storedSeqs.has(s)) missing.push(s);
+    assert.ok(missing.length > 3000, `thousands dropped: ${missing.length}`);
+    assert.deepEqual(missing.filter((s) => times.get(s) !== 1).slice(0, 10), [], 'every missing seq declared exactly once by a stored record');
+    assert.deepEqual([...times.keys()].filter((s) => storedSeqs.has(s)).slice(0, 10), [], 'nothing stored is declared dropped');
+    console.log(`fragmented: head ${head}, dropped ${missing.length}, declared in ${ranges} ranges by ${rows.filter((r) => r.type === 'system.spool.overflow').length} stored records (${records} sealed), stored ${rows.length}, max stored overflow records ${maxDecl}, flush rounds ${rounds}`);
   } finally {
     spool.close();
   }
