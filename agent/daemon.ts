@@ -30,6 +30,7 @@ import { WRITE_FAILED_TYPE } from './events/declarations.js';
 import { announceRotation, resolvePendingRotation, rotateNow, type KeyRotationResult } from './key-rotation.js';
 import { signedHeadPayload } from './forward/signed-head.js';
 import { startAccess, type AccessRuntime } from './access/index.js';
+import { reloadAccess } from './access/config.js';
 
 
 export interface DaemonOptions {
@@ -69,6 +70,8 @@ export class Daemon {
   private correlator: { stop(): void } | null = null;
   /** Local access decisions (agent/access/, docs/access.md); null when access.enabled is off. */
   private access: AccessRuntime | null = null;
+  /** Republishes the retained dev/access (list version, doors, lockdown). */
+  private publishAccess: () => void = () => undefined;
   private readonly started = new Date();
   private stopping: Promise<void> | null = null;
   private loaded: LoadedConfig;
@@ -204,7 +207,7 @@ export class Daemon {
     this.devices = new DeviceStatePublisher({ supervisor: this.supervisor, forwarder: this.forwarder });
     // Doors decide locally, before any driver starts: a pipeline listener acting through the supervisor's command routing.
     if (c.access.enabled) {
-      const publishAccess = (): void => this.forwarder.publishDevice('access', { online: true, state: 'online', driver: 'access', instance: 'access', info: this.access?.engine.health() ?? {} });
+      const publishAccess = (this.publishAccess = (): void => this.forwarder.publishDevice('access', { online: true, state: 'online', driver: 'access', instance: 'access', info: this.access?.engine.health() ?? {} }));
       this.access = startAccess({ config: c.access, stateDir: c.stateDir, pipeline: this.pipeline, route: (n, a, t) => this.supervisor.command(n, a, t), clock: this.clock, log: log.child({ part: 'access' }), onChange: publishAccess });
       publishAccess();
     }
@@ -394,13 +397,22 @@ export class Daemon {
       return (this.lastReload = { at, ok: false, config, reason: (e as Error).message });
     }
     const cur = this.loaded.config;
-    const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain', 'access'] as const;
-    const needRestart = fixed.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next.config[k]));
+    const fixed = ['site', 'gateway', 'stateDir', 'spool', 'mqtt', 'chain'] as const;
+    const needRestart: string[] = fixed.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next.config[k]));
+    // Doors and rules apply at once (docs/access.md "Reload"); enabled, database and cardKey wait for a restart.
+    const acc = reloadAccess(cur.access, next.config.access);
+    if (acc.needRestart) needRestart.push('access');
+    const accessApplied = this.access && acc.changed.length > 0 ? acc.changed : [];
     this.o.log.level = next.config.log.level;
     const changes = await this.supervisor.reconcile(supervisedInstances(next));
-    this.loaded = { ...next, config: { ...next.config, ...Object.fromEntries(fixed.map((k) => [k, cur[k]])) } };
-    this.pipeline.system('system.config.reloaded', 'notice', { ...changes, needRestart: [...needRestart] });
-    this.o.log.info({ ...changes, needRestart }, needRestart.length ? 'config reloaded; some sections need a restart' : 'config reloaded');
+    // No await from here to the reloaded event: every decision sealed after it used the new doors and rules, every one before it the old.
+    if (this.access) {
+      this.access.engine.reconfigure(acc.apply);
+      this.publishAccess();
+    }
+    this.loaded = { ...next, config: { ...next.config, ...Object.fromEntries(fixed.map((k) => [k, cur[k]])), access: acc.apply } };
+    this.pipeline.system('system.config.reloaded', 'notice', { ...changes, needRestart: [...needRestart], ...(accessApplied.length ? { access: [...accessApplied] } : {}) });
+    this.o.log.info({ ...changes, needRestart, access: accessApplied }, needRestart.length ? 'config reloaded; some sections need a restart' : 'config reloaded');
     return (this.lastReload = { at, ok: true, config, needRestart: [...needRestart], changes });
   }
 

@@ -115,3 +115,22 @@ export function effectiveRules(c: AccessConfig, d: AccessDoor): DoorRules {
     networkIncident: d.rules.networkIncident ?? c.rules.networkIncident,
   };
 }
+
+/** Keys of `access:` a reload cannot apply: the listener, the store and the card key are set up at start. */
+export const ACCESS_RESTART_KEYS = ['enabled', 'database', 'cardKey'] as const;
+
+/**
+ * A reloaded `access:` section against the running one: `apply` is the new config with the
+ * running values of the restart-only keys, `changed` the other top-level keys that differ
+ * (applied at once), `needRestart` whether a restart-only key changed.
+ */
+export function reloadAccess(cur: AccessConfig, next: AccessConfig): { apply: AccessConfig; changed: string[]; needRestart: boolean } {
+  const restart = new Set<string>(ACCESS_RESTART_KEYS);
+  const differs = (k: keyof AccessConfig): boolean => JSON.stringify(cur[k]) !== JSON.stringify(next[k]);
+  const keys = [...new Set([...Object.keys(cur), ...Object.keys(next)])] as Array<keyof AccessConfig>;
+  return {
+    apply: { ...next, enabled: cur.enabled, database: cur.database, cardKey: cur.cardKey },
+    changed: keys.filter((k) => !restart.has(k) && differs(k)),
+    needRestart: ACCESS_RESTART_KEYS.some((k) => differs(k)),
+  };
+}

@@ -47,24 +47,47 @@ interface PendingPin {
   base: JsonObject;
   feedback: string | undefined;
   timer: NodeJS.Timeout;
+  /** The PIN timeout this entry was given. */
+  seconds: number;
 }
 
 export class AccessEngine {
   readonly state: RuleState;
   readonly counters = { reads: 0, granted: 0, denied: 0, overrides: 0, actuationFailures: 0 };
-  private readonly doorByReader = new Map<string, AccessDoor>();
-  private readonly doors = new Map<string, AccessDoor>();
+  private doorByReader = new Map<string, AccessDoor>();
+  private doors = new Map<string, AccessDoor>();
   private readonly last = new Map<string, LastDecision>();
   private readonly pins = new Map<string, PendingPin>();
-  private readonly local: LocalTime;
+  private local!: LocalTime;
+  /** The running `access:` config; replaced by `reconfigure` (reload). */
+  private cfg!: AccessConfig;
 
   constructor(private readonly o: AccessEngineOptions) {
-    for (const d of o.config.doors) {
-      this.doors.set(d.id, d);
-      for (const r of d.readers) this.doorByReader.set(r, d);
-    }
-    this.local = new LocalTime(o.config.timezone);
     this.state = new RuleState(o.store, o.config);
+    this.reconfigure(o.config);
+  }
+
+  /**
+   * A reloaded `access:` config (SIGHUP / `gatewarden reload`, agent/daemon.ts): the next
+   * read is decided under the new doors, rules, time zone and timeouts. Kept: the credential
+   * store, lockdown, tamper times and open incidents (./state.ts), the last decision per
+   * door (door forced/held attribution), counters, and a card already waiting for its PIN
+   * (decided under the rules of its read; it completes or times out as it would have).
+   * The config was validated by the loader; `enabled`, `database` and `cardKey` are not
+   * applied here (the daemon keeps them for a restart).
+   */
+  reconfigure(config: AccessConfig): void {
+    const doors = new Map<string, AccessDoor>();
+    const byReader = new Map<string, AccessDoor>();
+    for (const d of config.doors) {
+      doors.set(d.id, d);
+      for (const r of d.readers) byReader.set(r, d);
+    }
+    this.local = new LocalTime(config.timezone);
+    this.doors = doors;
+    this.doorByReader = byReader;
+    this.cfg = config;
+    this.state.reconfigure(config);
   }
 
   /** The pipeline listener. Returns nothing: its own events are sealed through `ingest` as driver `access`. */
@@ -104,14 +127,14 @@ export class AccessEngine {
       now,
       local: this.local.at(now),
       door,
-      rules: effectiveRules(this.o.config, door),
+      rules: effectiveRules(this.cfg, door),
       cred,
       policy: this.o.store.policy,
       secure,
       tamperAt: this.state.tamperAt(reader),
       incidentOpen: this.state.incidentOpen(now),
       lockdown: lock !== null,
-      emergencyGroup: this.o.config.emergencyGroup,
+      emergencyGroup: this.cfg.emergencyGroup,
     });
     const feedback = this.feedbackOf(door, b);
     const base: JsonObject = {
@@ -125,9 +148,10 @@ export class AccessEngine {
     if (!v.granted) return this.deny(door, reader, feedback, v.reason, base);
     if (v.needPin && cred) {
       this.pins.get(reader)?.timer && clearTimeout(this.pins.get(reader)!.timer);
-      const timer = setTimeout(() => this.pinTimeout(reader), this.o.config.pinTimeoutSeconds * 1000);
+      const seconds = this.cfg.pinTimeoutSeconds;
+      const timer = setTimeout(() => this.pinTimeout(reader), seconds * 1000);
       timer.unref();
-      this.pins.set(reader, { door, cred, alarms: v.alarms, base: { ...base, groups: v.groups }, feedback, timer });
+      this.pins.set(reader, { door, cred, alarms: v.alarms, base: { ...base, groups: v.groups }, feedback, timer, seconds });
       return;
     }
     this.grant(door, reader, feedback, v.alarms, { ...base, groups: v.groups });
@@ -169,7 +193,7 @@ export class AccessEngine {
     if (!p) return;
     this.pins.delete(reader);
     try {
-      this.deny(p.door, reader, p.feedback, 'pin-missing', { ...p.base, detail: `no PIN within ${this.o.config.pinTimeoutSeconds} s` });
+      this.deny(p.door, reader, p.feedback, 'pin-missing', { ...p.base, detail: `no PIN within ${p.seconds} s` });
     } catch (err) {
       this.o.log.error({ err, reader }, 'access: PIN timeout could not be recorded');
     }

@@ -25,16 +25,27 @@ export class RuleState {
   private readonly tamper: Record<string, number>;
   private readonly inc: Incidents;
   private lock: Lockdown | null;
-  private readonly incidentTypes: RegExp[];
-  private readonly incidentEvents: RegExp[];
+  private incidentTypes: RegExp[] = [];
+  private incidentEvents: RegExp[] = [];
+  private cfg!: AccessConfig;
 
   constructor(
     private readonly store: CredentialStore,
-    private readonly cfg: AccessConfig,
+    cfg: AccessConfig,
   ) {
     this.tamper = store.getState<Record<string, number>>('tamper') ?? {};
     this.inc = store.getState<Incidents>('incidents') ?? { open: {}, holds: {} };
     this.lock = store.getState<Lockdown>('lockdown');
+    this.reconfigure(cfg);
+  }
+
+  /**
+   * A reloaded `access:` config: which events open an incident and how long a single one
+   * holds from now on. What is already known (tamper times, open incidents and running
+   * holds, lockdown) is kept.
+   */
+  reconfigure(cfg: AccessConfig): void {
+    this.cfg = cfg;
     this.incidentTypes = cfg.incidentTypes.map(globRe);
     this.incidentEvents = cfg.incidentEvents.map(globRe);
   }

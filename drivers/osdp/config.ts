@@ -42,6 +42,14 @@ export const readerSchema = z
     door: doorSchema.optional(),
     /** KEYPAD digits are secrets: send an HMAC keyed by the gateway's PIN key, only the length, or nothing. */
     pinPolicy: z.enum(['hash', 'length', 'none']).default('length'),
+    /**
+     * How KEYPAD replies become access.keypad entries: `collect` joins the keys of successive
+     * replies until '#', `keypadTimeoutMs` without a key, or 16 keys ('*' clears); `reply`
+     * makes each reply an entry (a reader that buffers the whole entry and sends no '#').
+     */
+    keypadEntry: z.enum(['collect', 'reply']).default('collect'),
+    /** Pause after the last key that ends a collected entry. */
+    keypadTimeoutMs: z.number().int().min(500).max(30_000).default(4000),
   })
   .refine((r) => !(r.secureRequired === true && !r.scbk && !r.install), {
     message: 'secureRequired needs an scbk or install: true',

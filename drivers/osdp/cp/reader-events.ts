@@ -9,6 +9,7 @@ import type { OsdpReply, PdIdentity } from '../proto/replies.js';
 import type { ReaderConfig } from '../config.js';
 import { fmtCardData, keypadData, rawCardData } from './card.js';
 import { DoorMonitor } from './door.js';
+import { KeypadEntry } from './keypad-entry.js';
 import type { Clock } from '../../../agent/clock.js';
 import type { ReaderLog } from './reader-log.js';
 
@@ -36,6 +37,9 @@ export function identityInfo(id: PdIdentity | undefined): Record<string, string 
 
 export class ReaderEvents {
   readonly door?: DoorMonitor;
+  /** Joins one-key-per-reply keypads into entries (keypadEntry collect; ./keypad-entry.ts). */
+  private readonly keypad?: KeypadEntry;
+  private keypadReader = 0;
   private tamper?: number;
   private power?: number;
   private inputs?: number[];
@@ -55,6 +59,11 @@ export class ReaderEvents {
   ) {
     this.view = { address: cfg.address };
     if (cfg.door) this.door = new DoorMonitor(cfg.door, (type, sev, data) => this.emit(type, sev, data));
+    if (cfg.keypadEntry === 'collect') {
+      this.keypad = new KeypadEntry(cfg.keypadTimeoutMs, (keys, end, replies) =>
+        this.emit('access.keypad', 'info', { ...keypadData(keys, this.cfg.pinPolicy, this.pinKey), readerNumber: this.keypadReader, end, replies }),
+      );
+    }
   }
 
   private emit(type: string, severity: Severity, data: JsonObject): void {
@@ -63,6 +72,7 @@ export class ReaderEvents {
 
   tick(nowMono: number): void {
     this.door?.tick(nowMono);
+    this.keypad?.tick(nowMono);
   }
 
   online(r: ReaderView): void {
@@ -76,6 +86,7 @@ export class ReaderEvents {
     this.log?.offline(r, reason);
     // Statuses are re-read on the next start-up; forget them so the baseline is fresh.
     this.tamper = this.power = undefined;
+    this.keypad?.discard();
   }
 
   /** `rekey` (factory key found): whether install mode re-keys the reader now. */
@@ -98,17 +109,22 @@ export class ReaderEvents {
     const now = this.clock.mono();
     switch (reply.type) {
       case 'RAW':
+        this.keypad?.discard();
         r.counters.cardReads += 1;
         r.lastCardAt = this.clock.now();
         this.emit('access.card.read', 'info', { ...rawCardData(reply, this.formats), readerNumber: reply.reader, secure: r.secure });
         break;
       case 'FMT':
+        this.keypad?.discard();
         r.counters.cardReads += 1;
         r.lastCardAt = this.clock.now();
         this.emit('access.card.read', 'info', { ...fmtCardData(reply), readerNumber: reply.reader, secure: r.secure });
         break;
       case 'KEYPAD':
-        this.emit('access.keypad', 'info', { ...keypadData(reply.keys, this.cfg.pinPolicy, this.pinKey), readerNumber: reply.reader });
+        if (this.keypad) {
+          this.keypadReader = reply.reader;
+          this.keypad.add(reply.keys, now);
+        } else this.emit('access.keypad', 'info', { ...keypadData(reply.keys, this.cfg.pinPolicy, this.pinKey), readerNumber: reply.reader });
         break;
       case 'LSTATR':
         if (reply.tamper !== this.tamper && (this.tamper !== undefined || reply.tamper !== 0)) {
