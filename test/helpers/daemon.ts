@@ -1,19 +1,15 @@
 // Runs the real daemon (`gatewarden run`) as a child process against a generated config,
 // exactly as systemd would, so crash tests can SIGKILL a real process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { keyFilePath, rawPublicKey } from '../../agent/chain/keys.js';
 import { openSpoolReadOnly, type SpoolRecord } from '../../agent/spool/sqlite-spool.js';
-
-const MAIN = new URL('../../agent/cli/main.ts', import.meta.url).pathname;
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
+import { spawnCli } from './cli-child.js';
 
 export function writeDaemonConfig(dir: string, cfg: Record<string, unknown>): string {
   const file = join(dir, 'config.yaml');
@@ -23,7 +19,7 @@ export function writeDaemonConfig(dir: string, cfg: Record<string, unknown>): st
 
 export interface DaemonProcess {
   child: ChildProcess;
-  /** Everything written to stdout (JSON log lines) so far. */
+  /** Everything written to stdout and stderr (JSON log lines) so far. */
   out(): string;
   /** Resolves when a log line matching `re` appears. */
   waitLog(re: RegExp, timeoutMs?: number): Promise<void>;
@@ -31,37 +27,37 @@ export interface DaemonProcess {
   exited: Promise<number | string>;
 }
 
-/**
- * `prefix` runs the daemon through a command that execs it in place (same PID, so SIGKILL
- * reaches the daemon), e.g. `['nsenter', '-t', PID, '-m', '--']` for another mount namespace.
- */
+/** `gatewarden run --config FILE`; `prefix` as in spawnCli (e.g. nsenter into another mount namespace). */
 export function spawnDaemon(configFile: string, opts: { prefix?: string[] } = {}): DaemonProcess {
-  const argv = [process.execPath, '--import', 'tsx', MAIN, 'run', '--config', configFile];
-  const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, sig) => {
-      live.delete(child);
-      resolve(code ?? sig ?? 'unknown');
-    }),
-  );
+  const { child, all, exited } = spawnCli(['run', '--config', configFile], opts);
   return {
     child,
-    out: () => out,
+    out: all,
     exited,
     waitLog: async (re, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
-      while (!re.test(out)) {
-        if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode}) before ${re}:\n${out.slice(-3000)}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${out.slice(-3000)}`);
+      while (!re.test(all())) {
+        if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode}) before ${re}:\n${all().slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${all().slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
   };
+}
+
+/**
+ * writeDaemonConfig + spawnDaemon, resolved once the daemon is connected to its broker; when
+ * the test ends a daemon still running gets `stop` (default SIGTERM) and is awaited.
+ */
+export async function startDaemon(t: TestContext, dir: string, cfg: Record<string, unknown>, o: { stop?: NodeJS.Signals } = {}): Promise<{ d: DaemonProcess; config: string }> {
+  const config = writeDaemonConfig(dir, cfg);
+  const d = spawnDaemon(config);
+  t.after(async () => {
+    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill(o.stop ?? 'SIGTERM');
+    await d.exited;
+  });
+  await d.waitLog(/connected to MQTT broker/);
+  return { d, config };
 }
 
 export function gatewayPubkey(stateDir: string): string {

@@ -1,18 +1,15 @@
 // Runs `gatewarden platform` (the reference consumer) as a real child process, and reads
 // its SQLite store read-only beside it, for the platform tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { rawPublicKey } from '../../agent/chain/keys.js';
 import { createKeys } from '../../agent/chain/keys.js';
-
-const MAIN = new URL('../../agent/cli/main.ts', import.meta.url).pathname;
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
+import { spawnCli } from './cli-child.js';
+import { waitUntil } from './driver-context.js';
 
 export interface ConsumerProcess {
   child: ChildProcess;
@@ -23,27 +20,40 @@ export interface ConsumerProcess {
 }
 
 export function spawnConsumer(args: string[]): ConsumerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'platform', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, sig) => {
-      live.delete(child);
-      resolve(code ?? sig ?? 'unknown');
-    }),
-  );
+  const { child, stdout, stderr, exited } = spawnCli(['platform', ...args]);
   return {
     child,
-    stdout: () => out,
-    stderr: () => err,
+    stdout,
+    stderr,
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
+  };
+}
+
+/** spawnConsumer, resolved once it is connected (its stderr tail in the error if not); stopped when the test ends. */
+export async function startConsumer(t: TestContext, args: string[], what = 'consumer connected'): Promise<ConsumerProcess> {
+  const c = spawnConsumer(args);
+  t.after(() => c.stop());
+  await waitUntil(() => /platform consumer connected/.test(c.stderr()), what, 20_000).catch((e: Error) => {
+    throw new Error(`${e.message}\n${c.stderr().slice(-2000)}`);
+  });
+  return c;
+}
+
+/**
+ * The daemon config of the platform tests for a preparedGateway: its state dir, a 1 s
+ * health, one synthetic heartbeat every `intervalMs`; `mqtt` is merged over the broker URL,
+ * `extra` over the whole (e.g. `commands`).
+ */
+export function platformGatewayConfig(stateDir: string, url: string, o: { intervalMs: number; mqtt?: Record<string, unknown>; extra?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    stateDir,
+    mqtt: { url, reconnect: { minMs: 100, maxMs: 1000 }, healthIntervalSeconds: 1, ...o.mqtt },
+    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: o.intervalMs }] },
+    ...o.extra,
   };
 }
 

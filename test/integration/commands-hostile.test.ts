@@ -6,43 +6,23 @@
 // RFC 8785 implementation and an independent one (json-canonicalize), and verify.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { randomUUID, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { canonicalize as independent } from 'json-canonicalize';
 import { signCommand } from '../../agent/commands/sign.js';
-import { rawPublicKey } from '../../agent/chain/keys.js';
 import { jcs } from '../../agent/chain/jcs.js';
 import { parseStrictJson } from '../../agent/chain/strict-json.js';
 import { verifyEvents } from '../../agent/verify/verify.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { probe, waitFor } from '../helpers/mqtt-probe.js';
-import { tempDir } from '../helpers/chain.js';
-import { gatewayPubkey, spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/mqtt-probe.js';
+import { gatewayPubkey } from '../helpers/daemon.js';
+import { startCommandRig } from '../helpers/command-rig.js';
 import { validVectors } from '../helpers/jcs-vectors.js';
 
 const BASE = 'gatewarden/v1/site-t/gw-t';
 
 test('hostile command payloads: daemon keeps running; every published event is RFC 8785-canonical I-JSON', { timeout: 120_000 }, async (t) => {
-  const broker = await startMosquitto();
-  t.after(() => broker.stop());
-  const platform = generateKeyPairSync('ed25519');
-  const dir = tempDir();
-  const config = writeDaemonConfig(dir, {
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 1000 } },
-    commands: { publicKey: rawPublicKey(platform.publicKey).toString('base64url') },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 60000 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  });
-  const sub = await probe(broker.url, `${BASE}/#`);
-  t.after(() => sub.close());
   const raw: Array<{ topic: string; payload: Buffer }> = [];
-  sub.client.on('message', (topic, payload) => raw.push({ topic, payload: Buffer.from(payload) }));
-  await d.waitLog(/connected to MQTT broker/);
-  await waitFor(() => sub.on(`${BASE}/state`).some((m) => JSON.parse(m.payload).online === true), 'birth');
+  const { platform, dir, daemon: d, sub } = await startCommandRig(t, { onMessage: (topic, payload) => raw.push({ topic, payload }) });
 
   const now = Date.now();
   const iat = new Date(now).toISOString();

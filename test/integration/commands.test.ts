@@ -5,34 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { signCommand } from '../../agent/commands/sign.js';
-import { rawPublicKey } from '../../agent/chain/keys.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { probe, waitFor } from '../helpers/mqtt-probe.js';
-import { tempDir } from '../helpers/chain.js';
-import { spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/mqtt-probe.js';
+import { startCommandRig } from '../helpers/command-rig.js';
 
 const BASE = 'gatewarden/v1/site-t/gw-t';
 
 test('signed commands: executed when valid; forged, expired, replayed and unsupported refused', { timeout: 90_000 }, async (t) => {
-  const broker = await startMosquitto();
-  t.after(() => broker.stop());
-  const platform = generateKeyPairSync('ed25519');
+  const { platform, sub } = await startCommandRig(t);
   const stranger = generateKeyPairSync('ed25519');
-  const dir = tempDir();
-  const config = writeDaemonConfig(dir, {
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 1000 } },
-    commands: { publicKey: rawPublicKey(platform.publicKey).toString('base64url') },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 60000 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  });
-  const sub = await probe(broker.url, `${BASE}/#`);
-  t.after(() => sub.close());
-  await d.waitLog(/connected to MQTT broker/);
-  await waitFor(() => sub.on(`${BASE}/state`).some((m) => JSON.parse(m.payload).online === true), 'birth');
 
   const results = (): Array<Record<string, unknown>> => sub.on(`${BASE}/cmd-result`).map((m) => JSON.parse(m.payload));
   const events = (type: string): Array<{ body: { data: Record<string, unknown> } }> =>

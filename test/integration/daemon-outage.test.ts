@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { probe, waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
-import { allSpoolRows, gatewayPubkey, spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
+import { allSpoolRows, gatewayPubkey, startDaemon } from '../helpers/daemon.js';
 import { verifyEvents } from '../../agent/verify/index.js';
 
 test('broker outage under load: all events arrive in order, chain clean, backlog marked historical', { timeout: 120_000 }, async (t) => {
@@ -21,16 +21,7 @@ test('broker outage under load: all events arrive in order, chain clean, backlog
   });
   t.after(() => sub.close());
   const dir = tempDir();
-  const config = writeDaemonConfig(dir, {
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 800 } },
-    drivers: { synthetic: [{ id: 'load', intervalMs: 2 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    if (d.child.exitCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  });
-  await d.waitLog(/connected to MQTT broker/);
+  const { d } = await startDaemon(t, dir, { mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 800 } }, drivers: { synthetic: [{ id: 'load', intervalMs: 2 }] } }, { stop: 'SIGKILL' });
   await waitFor(() => sub.messages.length > 100, 'live events before the outage');
   await broker.halt('SIGTERM');
   const lastLiveSeq = Math.max(...sub.messages.map((m) => JSON.parse(m.payload).body.seq as number));

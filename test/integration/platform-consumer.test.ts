@@ -10,8 +10,8 @@ import { verifyEvents } from '../../agent/verify/verify.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { probe, waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
-import { spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
-import { platformKeyFile, preparedGateway, readStore, spawnConsumer, waitStore } from '../helpers/platform-consumer.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { platformGatewayConfig, platformKeyFile, preparedGateway, readStore, startConsumer, waitStore } from '../helpers/platform-consumer.js';
 
 const BASE = 'gatewarden/v1/site-t/gw-t';
 
@@ -27,23 +27,12 @@ test('platform consumer: verified chain from seq 1, acks of the verified prefix,
   // Consumers first, so they see the chain from seq 1 live.
   const acks = await probe(broker.url, `${BASE}/ack`);
   t.after(() => acks.close());
-  const c1 = spawnConsumer(['--url', broker.url, '--store', store, '--keys', gwy.enrolment, '--ack', '--client-id', 'p1', '--view', '500']);
-  const c2 = spawnConsumer(['--url', broker.url, '--store', storeGap, '--keys', gwy.enrolment, '--platform-key', pk.file, '--client-id', 'p2', '--gap-grace-ms', '500', '--test-drop-live', '40-60', '--view', '0']);
-  t.after(() => Promise.all([c1.stop(), c2.stop()]));
-  await waitFor(() => /platform consumer connected/.test(c1.stderr()) && /platform consumer connected/.test(c2.stderr()), 'consumers connected', 20_000);
+  const [c1, c2] = await Promise.all([
+    startConsumer(t, ['--url', broker.url, '--store', store, '--keys', gwy.enrolment, '--ack', '--client-id', 'p1', '--view', '500'], 'consumer 1 connected'),
+    startConsumer(t, ['--url', broker.url, '--store', storeGap, '--keys', gwy.enrolment, '--platform-key', pk.file, '--client-id', 'p2', '--gap-grace-ms', '500', '--test-drop-live', '40-60', '--view', '0'], 'consumer 2 connected'),
+  ]);
 
-  const config = writeDaemonConfig(dir, {
-    stateDir: gwy.stateDir,
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 1000 }, healthIntervalSeconds: 1 },
-    commands: { publicKey: pk.publicRaw },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 20 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  });
-  await d.waitLog(/connected to MQTT broker/);
+  const { d } = await startDaemon(t, dir, platformGatewayConfig(gwy.stateDir, broker.url, { intervalMs: 20, extra: { commands: { publicKey: pk.publicRaw } } }));
 
   // 1. A verified chain from seq 1.
   const v = await waitStore(store, (s) => s.verified(), (r) => r.length === 1 && r[0].verified_seq >= 150, 'consumer 1 verified ≥ 150', 30_000);

@@ -15,8 +15,8 @@ import { measureFeatures, type BrokerFeatures } from '../helpers/broker-features
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { probe, waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
-import { spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
-import { platformKeyFile, preparedGateway, readStore, spawnConsumer, waitStore } from '../helpers/platform-consumer.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { platformGatewayConfig, platformKeyFile, preparedGateway, readStore, startConsumer, waitStore } from '../helpers/platform-consumer.js';
 
 const DOC = new URL('../../docs/platform.md', import.meta.url).pathname;
 
@@ -62,26 +62,11 @@ test('ejabberd two-node cluster: gateway on node A, consumer on node B; broker f
   const store = join(dir, 'platform.db');
   const pw = join(dir, 'platform.pw');
   writeFileSync(pw, 'x\n', { mode: 0o600 });
-  const c = spawnConsumer(['--url', b.url, '--username', 'platform', '--password-file', pw, '--store', store, '--keys', gwy.enrolment, '--platform-key', pk.file, '--ack', '--client-id', 'pb', '--gap-grace-ms', '500', '--test-drop-live', '30-45', '--view', '0']);
-  t.after(() => c.stop());
-  await waitFor(() => /platform consumer connected/.test(c.stderr()), 'consumer connected to node B', 20_000).catch((e: Error) => {
-    throw new Error(`${e.message}\n${c.stderr().slice(-2000)}`);
-  });
+  const c = await startConsumer(t, ['--url', b.url, '--username', 'platform', '--password-file', pw, '--store', store, '--keys', gwy.enrolment, '--platform-key', pk.file, '--ack', '--client-id', 'pb', '--gap-grace-ms', '500', '--test-drop-live', '30-45', '--view', '0'], 'consumer connected to node B');
   const acks = await probe(a.url, 'gatewarden/v1/site-t/gw-t/ack', { username: 'ackprobe', password: 'x' });
   t.after(() => acks.close());
 
-  const config = writeDaemonConfig(dir, {
-    stateDir: gwy.stateDir,
-    mqtt: { url: a.url, username: 'gw-t', password: 'x', reconnect: { minMs: 100, maxMs: 1000 }, healthIntervalSeconds: 1 },
-    commands: { publicKey: pk.publicRaw },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 20 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  });
-  await d.waitLog(/connected to MQTT broker/);
+  await startDaemon(t, dir, platformGatewayConfig(gwy.stateDir, a.url, { intervalMs: 20, mqtt: { username: 'gw-t', password: 'x' }, extra: { commands: { publicKey: pk.publicRaw } } }));
 
   const v = await waitStore(store, (s) => s.verified(), (r) => r.length === 1 && r[0].verified_seq >= 120, 'verified ≥ 120 through the cluster (gap 30–45 repaired)', 40_000);
   const s = readStore(store);

@@ -15,8 +15,8 @@ import { verifyEvents } from '../../agent/verify/verify.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
-import { spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
-import { preparedGateway, readStore, spawnConsumer, waitStore } from '../helpers/platform-consumer.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { platformGatewayConfig, preparedGateway, readStore, startConsumer, waitStore } from '../helpers/platform-consumer.js';
 
 const MAIN = new URL('../../agent/cli/main.ts', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -29,21 +29,9 @@ test('key rotation mid-stream through the consumer: learned from the chain, stor
   const enrolled = readFileSync(gwy.enrolment, 'utf8');
   const store = join(dir, 'platform.db');
 
-  const c = spawnConsumer(['--url', broker.url, '--store', store, '--keys', gwy.enrolment, '--ack', '--client-id', 'rot', '--view', '0']);
-  t.after(() => c.stop());
-  await waitFor(() => /platform consumer connected/.test(c.stderr()), 'consumer connected', 20_000);
+  const c = await startConsumer(t, ['--url', broker.url, '--store', store, '--keys', gwy.enrolment, '--ack', '--client-id', 'rot', '--view', '0']);
 
-  const config = writeDaemonConfig(dir, {
-    stateDir: gwy.stateDir,
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 1000 }, healthIntervalSeconds: 1, platformAck: { enabled: true } },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 20 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    if (d.child.exitCode === null) d.child.kill('SIGTERM');
-    await d.exited;
-  });
-  await d.waitLog(/connected to MQTT broker/);
+  const { d, config } = await startDaemon(t, dir, platformGatewayConfig(gwy.stateDir, broker.url, { intervalMs: 20, mqtt: { platformAck: { enabled: true } } }));
 
   // Epoch 1 verified under the enrolled key.
   const before = await waitStore(store, (s) => s.verified(), (r) => r.length === 1 && r[0].verified_seq >= 50, 'first epoch verified ≥ 50');

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { verifyEvents } from '../../agent/verify/verify.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/mqtt-probe.js';
 import { tempDir } from '../helpers/chain.js';
-import { allSpoolRows, spawnDaemon, writeDaemonConfig } from '../helpers/daemon.js';
-import { platformKeyFile, preparedGateway, readStore, spawnConsumer, waitStore } from '../helpers/platform-consumer.js';
+import { allSpoolRows, startDaemon } from '../helpers/daemon.js';
+import { platformGatewayConfig, platformKeyFile, preparedGateway, readStore, startConsumer, waitStore } from '../helpers/platform-consumer.js';
 
 test('shared subscription: two consumers, one SIGKILLed mid-run, every event stored exactly once between them', { timeout: 60_000 }, async (t) => {
   const broker = await startMosquitto();
@@ -21,23 +20,9 @@ test('shared subscription: two consumers, one SIGKILLed mid-run, every event sto
   const pk = platformKeyFile(dir);
   const store = join(dir, 'platform.db');
   const args = (id: string): string[] => ['--url', broker.url, '--store', store, '--share', 'g1', '--keys', gwy.enrolment, '--platform-key', pk.file, '--ack', '--client-id', id, '--gap-grace-ms', '500', '--view', '0'];
-  const a = spawnConsumer(args('pa'));
-  const b = spawnConsumer(args('pb'));
-  t.after(() => Promise.all([a.stop(), b.stop()]));
-  await waitFor(() => /platform consumer connected/.test(a.stderr()) && /platform consumer connected/.test(b.stderr()), 'consumers connected', 20_000);
+  const [a, b] = await Promise.all([startConsumer(t, args('pa'), 'consumer pa connected'), startConsumer(t, args('pb'), 'consumer pb connected')]);
 
-  const config = writeDaemonConfig(dir, {
-    stateDir: gwy.stateDir,
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 1000 }, healthIntervalSeconds: 1 },
-    commands: { publicKey: pk.publicRaw },
-    drivers: { synthetic: [{ id: 'heartbeat', intervalMs: 10 }] },
-  });
-  const d = spawnDaemon(config);
-  t.after(async () => {
-    if (d.child.exitCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  });
-  await d.waitLog(/connected to MQTT broker/);
+  const { d } = await startDaemon(t, dir, platformGatewayConfig(gwy.stateDir, broker.url, { intervalMs: 10, extra: { commands: { publicKey: pk.publicRaw } } }), { stop: 'SIGKILL' });
 
   // Both consumers store a share, then one dies without a word.
   await waitStore(store, (s) => s.byConsumer(), (m) => (m.pa ?? 0) > 50 && (m.pb ?? 0) > 50, 'both consumers storing');
