@@ -28,7 +28,8 @@ export function registerDoor(program: Command): void {
     .action(async (id: string, o: { for: number; config: string; socket?: string }) => {
       const { socket } = await resolveControlSocket(o);
       try {
-        const r = await controlRequest<{ ok: boolean; detail: string }>(socket, 'door-unlock', 30_000, { door: id, forMs: o.for });
+        // A Modbus coil strike is confirmed when the coil is off again (drivers/modbus/output-commands.ts): wait out the pulse.
+        const r = await controlRequest<{ ok: boolean; detail: string }>(socket, 'door-unlock', 30_000 + o.for, { door: id, forMs: o.for });
         console.log(r.detail);
         process.exitCode = r.ok ? 0 : 1;
       } catch (e) {

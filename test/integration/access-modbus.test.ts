@@ -20,6 +20,7 @@ import { encodeWiegand } from '../../drivers/cards/formats.js';
 import { tempDir } from '../helpers/chain.js';
 import { spawnDaemon, writeDaemonConfig, type DaemonProcess } from '../helpers/daemon.js';
 import { validateObservationData } from '../helpers/event-schema.js';
+import { runCli } from '../helpers/diag-cli.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { probe, waitFor } from '../helpers/mqtt-probe.js';
 import { openPtyPair } from '../helpers/pty.js';
@@ -163,5 +164,13 @@ test('a Modbus coil strike pulses on a grant and stays untouched on a denial; ba
   assert.equal(again.body.type, 'access.card.granted');
   await wait(() => plc.writes().length >= 4, 'second pulse at the peer');
   assert.deepEqual(plc.writes(), [coil(true), coil(false), coil(true), coil(false)]);
+  // The technician override on a Modbus strike: exit 0 once the pulse is done (the coil off again), evidence first.
+  const unlock = await runCli(['door', 'unlock', 'gate', '--for', '1500ms', '--config', config]);
+  assert.equal(unlock.code, 0, unlock.stdout + unlock.stderr);
+  assert.match(unlock.stdout, /door gate released for 1\.5 s/);
+  await wait(() => plc.writes().length >= 6, 'override pulse at the peer');
+  assert.deepEqual(plc.writes().slice(4), [coil(true), coil(false)]);
+  await wait(() => ofType('access.door.override').length === 1, 'access.door.override');
+  assert.deepEqual(ofType('access.door.override')[0].body.data, { door: 'gate', forMs: 1500, via: 'control-socket', lockdown: false });
   for (const e of events()) if (e.body.src.driver === 'access') assert.equal(validateObservationData(e.body.type, e.body.data), null, e.body.type);
 });
