@@ -1,10 +1,19 @@
 // Helpers of the full-disk tests (test/integration/full-disk*.test.ts): a real tmpfs in a
 // private mount namespace (unshare -m) that ends with its holder process, a filler that
-// keeps it full, and a spool reader living inside the namespace.
+// keeps it full, a spool reader living inside the namespace, the daemon + broker rig both
+// tests start from and the checks both end with.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
+import { controlRequest } from '../../agent/control/client.js';
 import type { SpoolRecord } from '../../agent/spool/sqlite-spool.js';
+import { tempDir } from './chain.js';
+import { spawnDaemon, writeDaemonConfig, type DaemonProcess } from './daemon.js';
+import { startMosquitto, type MosquittoBroker } from './mosquitto.js';
+import { probe, waitFor, type Probe } from './mqtt-probe.js';
 
 export function skipReason(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (mount namespace, tmpfs)';
@@ -103,4 +112,108 @@ export async function waitForAsync(cond: () => Promise<boolean>, what: string, t
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+export interface FullDiskRig {
+  broker: MosquittoBroker;
+  /** Persistent-session probe on the gateway's events (the broker is halted at start). */
+  sub: Probe;
+  dir: string;
+  mnt: string;
+  ns: Awaited<ReturnType<typeof tmpfsNamespace>>;
+  /** The state dir as the daemon sees it (inside the namespace). */
+  stateDir: string;
+  /** Control socket, on the host filesystem: reachable from both sides. */
+  sock: string;
+  config: string;
+  /** nsenter into the namespace: the daemon and the spool reader run behind it. */
+  prefix: string[];
+  /** The daemon running now (respawn() replaces it); SIGKILLed at the end of the test. */
+  d: DaemonProcess;
+  respawn(): DaemonProcess;
+  health<T>(timeoutMs?: number): Promise<T>;
+}
+
+/**
+ * The full-disk tests' start: mosquitto with a persistent probe session, then halted (the
+ * uplink is down for the failure); a 32 MiB tmpfs in a private namespace holding the state
+ * dir; the daemon (two synthetic sources at full speed, a 16 MiB quota) running in it with
+ * its control socket answering.
+ */
+export async function startFullDiskRig(t: TestContext, o: { name: string; maxBacklogEvents: number }): Promise<FullDiskRig> {
+  const broker = await startMosquitto({ persistence: true });
+  t.after(() => broker.stop());
+  const sub = await probe(broker.url, 'gatewarden/v1/site-t/gw-t/evt/#', { clean: false, clientId: `${o.name}-${process.pid}`, properties: { sessionExpiryInterval: 3600 } });
+  t.after(() => sub.close());
+  await broker.halt('SIGTERM');
+
+  const dir = tempDir(`gw-${o.name}-`);
+  const mnt = join(dir, 'fs');
+  mkdirSync(mnt);
+  const ns = await tmpfsNamespace(mnt, '32m');
+  t.after(async () => {
+    await ns.destroy();
+    assert.equal(hostHasMount(mnt), false, 'nothing left mounted in the host namespace');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(hostHasMount(mnt), false, 'the tmpfs is only in the private namespace');
+
+  const stateDir = join(mnt, 'state');
+  const sock = join(dir, 'control.sock');
+  const config = writeDaemonConfig(dir, {
+    stateDir,
+    log: { level: 'info', format: 'json' },
+    control: { socket: sock },
+    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 500 } },
+    spool: { quotaBytes: '16MiB', maxBacklogEvents: o.maxBacklogEvents, reserveBytes: '256KiB' },
+    drivers: { synthetic: [0, 1].map((i) => ({ id: `load-${i}`, intervalMs: 0 })) },
+  });
+  const prefix = ['nsenter', '-t', String(ns.pid), '-m', `--wd=${process.cwd()}`, '--'];
+  const rig: FullDiskRig = {
+    broker, sub, dir, mnt, ns, stateDir, sock, config, prefix,
+    d: spawnDaemon(config, { prefix }),
+    respawn: () => (rig.d = spawnDaemon(config, { prefix })),
+    health: <T>(timeoutMs = 10_000) => controlRequest<T>(sock, 'health', timeoutMs),
+  };
+  t.after(async () => {
+    if (rig.d.child.exitCode === null && rig.d.child.signalCode === null) rig.d.child.kill('SIGKILL');
+    await rig.d.exited;
+  });
+  await rig.d.waitLog(/gatewarden running/).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${rig.d.out().slice(-2000)}`);
+  });
+  await waitForAsync(async () => (await rig.health().catch(() => null)) !== null, 'control socket', 10_000);
+  return rig;
+}
+
+/** The load never stops: waits until the forwarder has caught up with the backlog, then SIGTERM (exit 0). */
+export async function drainAndStop(rig: FullDiskRig): Promise<void> {
+  await waitForAsync(async () => {
+    const h = await rig.health<{ spool: { unsent: number } }>(5000).catch(() => null);
+    return h !== null && rig.sub.messages.length > 0 && h.spool.unsent < 500;
+  }, 'the forwarder caught up with the backlog', 90_000);
+  rig.d.child.kill('SIGTERM');
+  assert.equal(await rig.d.exited, 0, rig.d.out().slice(-2000));
+}
+
+/** Waits until the probe received every row the spool marks sent. */
+export async function waitSentReceived(sub: Probe, rows: SpoolRecord[], timeoutMs = 30_000): Promise<void> {
+  const sent = rows.filter((r) => r.sentAt !== null).map((r) => r.seq);
+  await waitFor(() => {
+    const got = new Set(sub.messages.map((m) => JSON.parse(m.payload).body.seq as number));
+    return sent.every((s) => got.has(s));
+  }, `all ${sent.length} acknowledged events received`, timeoutMs);
+}
+
+/** seq → body (JSON text) over every payload; a seq that carries two different bodies fails the test. */
+export function bodiesBySeq(payloads: string[]): Map<number, string> {
+  const bySeq = new Map<number, string>();
+  for (const p of payloads) {
+    const body = JSON.parse(p).body;
+    const prior = bySeq.get(body.seq);
+    const canon = JSON.stringify(body);
+    assert.ok(prior === undefined || prior === canon, `seq ${body.seq} carries two bodies`);
+    bySeq.set(body.seq, canon);
+  }
+  return bySeq;
 }

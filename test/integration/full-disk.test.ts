@@ -11,14 +11,10 @@
 // every head shown during the failure has the same hash in the final chain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { probe, waitFor } from '../helpers/mqtt-probe.js';
-import { tempDir } from '../helpers/chain.js';
-import { gatewayPubkey, spawnDaemon, writeDaemonConfig, type DaemonProcess } from '../helpers/daemon.js';
-import { controlRequest } from '../../agent/control/client.js';
-import { hostHasMount, skipReason, spoolReader, tmpfsNamespace, topUp, waitForAsync } from '../helpers/full-disk.js';
+import { gatewayPubkey } from '../helpers/daemon.js';
+import { bodiesBySeq, drainAndStop, skipReason, spoolReader, startFullDiskRig, topUp, waitForAsync, waitSentReceived } from '../helpers/full-disk.js';
 import { verifyEvents } from '../../agent/verify/index.js';
 import type { SpoolWriteHealth } from '../../agent/metrics.js';
 
@@ -36,51 +32,9 @@ interface Health {
 
 const why = skipReason();
 test('full disk at a high event rate, broker down: bounded memory, committed heads only, declared refusals; kill -9, restart, broker up: the chain verifies from seq 1', { skip: why ?? false, timeout: 180_000 }, async (t) => {
-  const broker = await startMosquitto({ persistence: true });
-  t.after(() => broker.stop());
-  const sub = await probe(broker.url, 'gatewarden/v1/site-t/gw-t/evt/#', { clean: false, clientId: `full-disk-${process.pid}`, properties: { sessionExpiryInterval: 3600 } });
-  t.after(() => sub.close());
-  await broker.halt('SIGTERM'); // the uplink is down for the whole failure
-
-  const dir = tempDir('gw-full-disk-');
-  const mnt = join(dir, 'fs');
-  mkdirSync(mnt);
-  const ns = await tmpfsNamespace(mnt, '32m');
-  t.after(async () => {
-    await ns.destroy();
-    assert.equal(hostHasMount(mnt), false, 'nothing left mounted in the host namespace');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  assert.equal(hostHasMount(mnt), false, 'the tmpfs is only in the private namespace');
-
-  const stateDir = join(mnt, 'state');
-  const sock = join(dir, 'control.sock'); // on the host filesystem: reachable from both sides
-  const config = writeDaemonConfig(dir, {
-    stateDir,
-    log: { level: 'info', format: 'json' },
-    control: { socket: sock },
-    mqtt: { url: broker.url, reconnect: { minMs: 100, maxMs: 500 } },
-    spool: { quotaBytes: '16MiB', maxBacklogEvents: MAX_BACKLOG, reserveBytes: '256KiB' },
-    drivers: { synthetic: [0, 1].map((i) => ({ id: `load-${i}`, intervalMs: 0 })) },
-  });
-  const prefix = ['nsenter', '-t', String(ns.pid), '-m', `--wd=${process.cwd()}`, '--'];
-  let d: DaemonProcess = spawnDaemon(config, { prefix });
-  t.after(async () => {
-    if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
-    await d.exited;
-  });
-  await d.waitLog(/gatewarden running/).catch((e) => {
-    throw new Error(`${(e as Error).message}\n${d.out().slice(-2000)}`);
-  });
-  const health = (): Promise<Health> => controlRequest<Health>(sock, 'health', 10_000);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await health();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const rig = await startFullDiskRig(t, { name: 'full-disk', maxBacklogEvents: MAX_BACKLOG });
+  const { broker, sub, mnt, ns, stateDir, prefix } = rig;
+  const health = (): Promise<Health> => rig.health<Health>();
   await new Promise((r) => setTimeout(r, 1500));
   const reader = spoolReader(prefix, join(stateDir, 'spool.db'));
   t.after(() => reader.close());
@@ -129,43 +83,20 @@ test('full disk at a high event rate, broker down: bounded memory, committed hea
   await new Promise((r) => setTimeout(r, killAfter));
   const lastShown = await health();
   shown.push(lastShown.head);
-  d.child.kill('SIGKILL');
-  await d.exited;
+  rig.d.child.kill('SIGKILL');
+  await rig.d.exited;
 
-  d = spawnDaemon(config, { prefix });
+  rig.respawn();
   await new Promise((r) => setTimeout(r, 1500));
   await broker.restart();
-  // The load never stops: wait until the forwarder has caught up, then stop the daemon.
-  await waitForAsync(async () => {
-    try {
-      const h = (await controlRequest(sock, 'health', 5000)) as { spool: { unsent: number } };
-      return sub.messages.length > 0 && h.spool.unsent < 500;
-    } catch {
-      return false;
-    }
-  }, 'the forwarder caught up with the backlog', 90_000);
-  d.child.kill('SIGTERM');
-  assert.equal(await d.exited, 0, d.out().slice(-2000));
+  await drainAndStop(rig);
   const rows = await reader.rows();
-  const sent = rows.filter((r) => r.sentAt !== null).map((r) => r.seq);
-  const received = (): Set<number> => new Set(sub.messages.map((m) => JSON.parse(m.payload).body.seq as number));
-  await waitFor(() => {
-    const got = received();
-    return sent.every((s) => got.has(s));
-  }, `all ${sent.length} acknowledged events received`, 30_000);
+  await waitSentReceived(sub, rows);
 
   // Everything received plus the export: one body per seq, every seq from 1, verified.
   const payloads = [...sub.messages.map((m) => m.payload), ...rows.map((r) => r.payload)];
-  const bySeq = new Map<number, string>();
-  const epochs = new Set<string>();
-  for (const p of payloads) {
-    const body = JSON.parse(p).body;
-    epochs.add(body.epoch);
-    const prior = bySeq.get(body.seq);
-    const canon = JSON.stringify(body);
-    assert.ok(prior === undefined || prior === canon, `seq ${body.seq} carries two bodies`);
-    bySeq.set(body.seq, canon);
-  }
+  const bySeq = bodiesBySeq(payloads);
+  const epochs = new Set([...bySeq.values()].map((b) => JSON.parse(b).epoch as string));
   assert.equal(epochs.size, 1, 'one epoch');
   const top = Math.max(...bySeq.keys());
   // The effective quota may evict early while the filesystem is full (agent/spool/space.ts):
