@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { ModbusDriver } from '../../drivers/modbus/driver.js';
 import { openPtyPair } from '../helpers/pty.js';
-import { makeCtx, ofType, parseConfig, readings, startPeer, waitFor } from './modbus-harness.js';
+import { makeCtx, ofType, parseConfig, readings, startPeer, startStandingExceptionPeer, waitFor } from './modbus-harness.js';
 
 test('threshold hovering around the limit: exactly one alarm and one clear with hysteresis', async (t) => {
   const peer = await startPeer({ transport: 'tcp', port: 0, units: { '1': { hr: { '0': [250] }, co: { '0': [false] } } } });
@@ -61,26 +61,8 @@ test('threshold hovering around the limit: exactly one alarm and one clear with 
 });
 
 test('exception 2: one exception event, the unit\'s other points keep polling', async (t) => {
-  const peer = await startPeer({ transport: 'tcp', port: 0, units: { '1': { size: 20, hr: { '0': [100] } } } });
-  t.after(() => peer.kill());
+  const { peer, config: cfg } = await startStandingExceptionPeer(t);
   const { ctx, events } = makeCtx();
-  const cfg = parseConfig({
-    id: 'bus-x',
-    transport: { type: 'tcp', host: '127.0.0.1', port: Number(peer.where) },
-    units: [
-      {
-        id: 'pm-1',
-        unitId: 1,
-        pollIntervalMs: 50,
-        // A large gap allowance merges both points into one read of 0..50, which the slave refuses.
-        maxGapRegisters: 60,
-        points: [
-          { name: 'power', table: 'holding', address: 0, type: 'uint16' },
-          { name: 'bogus', table: 'holding', address: 50, type: 'uint16' },
-        ],
-      },
-    ],
-  });
   const driver = new ModbusDriver(cfg, ctx);
   t.after(() => driver.stop());
   await driver.start();

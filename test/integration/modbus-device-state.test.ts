@@ -10,11 +10,10 @@ import { DeviceStatePublisher } from '../../agent/device-state.js';
 import type { Observation } from '../../agent/events/types.js';
 import { Supervisor } from '../../agent/supervisor.js';
 import { tempDir } from '../helpers/chain.js';
-import { parseConfig, startPeer, waitFor } from './modbus-harness.js';
+import { startStandingExceptionPeer, waitFor } from './modbus-harness.js';
 
 test('a unit with one standing exception: dev/ says online: true, state: degraded', async (t) => {
-  const peer = await startPeer({ transport: 'tcp', port: 0, units: { '1': { size: 20, hr: { '0': [100] } } } });
-  t.after(() => peer.kill());
+  const { config } = await startStandingExceptionPeer(t);
   const events: Array<{ driver: string; obs: Observation }> = [];
   const sup = new Supervisor({ log: pino({ level: 'silent' }), clock: systemClock, stateDir: tempDir('gw-mbdev-'), emit: (driver, obs) => void events.push({ driver, obs }) });
   const published: Array<{ device: string; state: Record<string, unknown> }> = [];
@@ -22,23 +21,6 @@ test('a unit with one standing exception: dev/ says online: true, state: degrade
   t.after(async () => {
     dev.stop();
     await sup.stopAll();
-  });
-  const config = parseConfig({
-    id: 'bus-x',
-    transport: { type: 'tcp', host: '127.0.0.1', port: Number(peer.where) },
-    units: [
-      {
-        id: 'pm-1',
-        unitId: 1,
-        pollIntervalMs: 50,
-        // One read of 0..50, which the slave refuses (exception 2); power alone is read fine.
-        maxGapRegisters: 60,
-        points: [
-          { name: 'power', table: 'holding', address: 0, type: 'uint16' },
-          { name: 'bogus', table: 'holding', address: 50, type: 'uint16' },
-        ],
-      },
-    ],
   });
   await sup.add({ kind: 'modbus', index: 0, id: 'bus-x', config });
   dev.start();

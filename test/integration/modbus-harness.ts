@@ -111,6 +111,33 @@ export function parseConfig(raw: unknown): ModbusConfig {
 /** The shared poller (test/helpers/driver-context.ts). */
 export { waitUntil as waitFor } from '../helpers/driver-context.js';
 
+/**
+ * A slave whose unit 1 has 20 holding registers (power = hr 0 = 100) and bus `bus-x` with
+ * unit `pm-1` polled every 50 ms: a large gap allowance merges `power` and `bogus` (hr 50)
+ * into one read of 0..50, which the slave refuses with exception 2 on every poll.
+ */
+export async function startStandingExceptionPeer(t: { after(fn: () => unknown): void }): Promise<{ peer: Peer; config: ModbusConfig }> {
+  const peer = await startPeer({ transport: 'tcp', port: 0, units: { '1': { size: 20, hr: { '0': [100] } } } });
+  t.after(() => peer.kill());
+  const config = parseConfig({
+    id: 'bus-x',
+    transport: { type: 'tcp', host: '127.0.0.1', port: Number(peer.where) },
+    units: [
+      {
+        id: 'pm-1',
+        unitId: 1,
+        pollIntervalMs: 50,
+        maxGapRegisters: 60,
+        points: [
+          { name: 'power', table: 'holding', address: 0, type: 'uint16' },
+          { name: 'bogus', table: 'holding', address: 50, type: 'uint16' },
+        ],
+      },
+    ],
+  });
+  return { peer, config };
+}
+
 export function readings(events: Observation[], device: string, point: string): Array<number | boolean | string> {
   return events
     .filter((e) => e.type === 'sensor.reading' && e.device === device && e.data.point === point)
