@@ -6,39 +6,26 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Observation } from '../../agent/events/types.js';
-import { onvifConfigSchema } from '../../drivers/onvif/config.js';
-import { OnvifDriver } from '../../drivers/onvif/driver.js';
-import { collectingContext, waitUntil } from '../helpers/driver-context.js';
-import { startOnvifCamera, type OnvifCameraOptions } from '../peers/onvif-camera.js';
+import { waitUntil } from '../helpers/driver-context.js';
+import { startOnvifRig } from '../helpers/onvif-rig.js';
+import type { OnvifCameraOptions } from '../peers/onvif-camera.js';
 
 const HOUR = 3600_000;
 
 async function rig(peer: OnvifCameraOptions) {
-  const cam = await startOnvifCamera(peer);
-  const cfg = onvifConfigSchema.parse({
-    id: 'cams',
-    cameras: [{ id: 'cam1', host: '127.0.0.1', port: cam.port, username: 'admin', password: 'secret' }],
-    pullTimeoutSeconds: 1,
-    minPullIntervalMs: 100,
-    reconnect: { minMs: 200, maxMs: 400 },
-  });
-  const c = collectingContext();
   // Receipt by the gateway = the moment the driver hands the observation over.
   const received = new Map<Observation, number>();
-  const emit = c.ctx.emit;
-  c.ctx.emit = (o) => {
-    received.set(o, Date.now());
-    return emit(o);
-  };
-  const driver = new OnvifDriver(cfg, c.ctx);
-  return {
-    cam, c, driver, received,
-    close: async () => {
-      await driver.stop();
-      c.abort.abort();
-      await cam.close();
+  const r = await startOnvifRig(peer, {
+    config: { minPullIntervalMs: 100 },
+    onContext: (c) => {
+      const emit = c.ctx.emit;
+      c.ctx.emit = (o) => {
+        received.set(o, Date.now());
+        return emit(o);
+      };
     },
-  };
+  });
+  return { ...r, received };
 }
 
 describe('onvif event times', { timeout: 60_000 }, () => {

@@ -4,31 +4,15 @@
 // is fetched); a snapshot URI on another port (a separate snapshot server) keeps its port.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { onvifConfigSchema } from '../../drivers/onvif/config.js';
-import { OnvifDriver } from '../../drivers/onvif/driver.js';
-import { collectingContext, waitUntil } from '../helpers/driver-context.js';
-import { startOnvifCamera, type OnvifCameraOptions } from '../peers/onvif-camera.js';
+import { waitUntil } from '../helpers/driver-context.js';
+import { startOnvifRig } from '../helpers/onvif-rig.js';
+import type { OnvifCameraOptions } from '../peers/onvif-camera.js';
 
 async function online(peer: OnvifCameraOptions) {
-  const cam = await startOnvifCamera(peer);
-  const cfg = onvifConfigSchema.parse({
-    id: 'cams',
-    cameras: [{ id: 'cam1', host: '127.0.0.1', port: cam.port, username: 'admin', password: 'secret' }],
-    pullTimeoutSeconds: 1,
-    reconnect: { minMs: 200, maxMs: 400 },
-  });
-  const c = collectingContext();
-  const driver = new OnvifDriver(cfg, c.ctx);
-  await driver.start();
-  const on = await waitUntil(() => c.of('video.camera.online')[0], 'online');
-  return {
-    cam, driver, snapshotUri: on.data.snapshotUri as string,
-    close: async () => {
-      await driver.stop();
-      c.abort.abort();
-      await cam.close();
-    },
-  };
+  const r = await startOnvifRig(peer);
+  await r.driver.start();
+  const on = await waitUntil(() => r.c.of('video.camera.online')[0], 'online');
+  return { ...r, snapshotUri: on.data.snapshotUri as string };
 }
 
 describe('onvif snapshot URI port', { timeout: 30_000 }, () => {
