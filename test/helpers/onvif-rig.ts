@@ -14,11 +14,14 @@ export interface OnvifRig {
   close(): Promise<void>;
 }
 
-export async function startOnvifRig(peer: OnvifCameraOptions, o: { config?: Record<string, unknown>; onContext?: (c: CollectingContext) => void } = {}): Promise<OnvifRig> {
+export async function startOnvifRig(
+  peer: OnvifCameraOptions,
+  o: { config?: Record<string, unknown>; onContext?: (c: CollectingContext) => void; /** The driver's password (default secret, the test camera's own). */ password?: string } = {},
+): Promise<OnvifRig> {
   const cam = await startOnvifCamera(peer);
   const cfg = onvifConfigSchema.parse({
     id: 'cams',
-    cameras: [{ id: 'cam1', host: '127.0.0.1', port: cam.port, username: 'admin', password: 'secret' }],
+    cameras: [{ id: 'cam1', host: '127.0.0.1', port: cam.port, username: 'admin', password: o.password ?? 'secret' }],
     pullTimeoutSeconds: 1,
     reconnect: { minMs: 200, maxMs: 400 },
     ...o.config,

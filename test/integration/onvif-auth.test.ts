@@ -4,30 +4,12 @@
 // while running is recovered by re-syncing.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { onvifConfigSchema } from '../../drivers/onvif/config.js';
-import { OnvifDriver } from '../../drivers/onvif/driver.js';
-import { collectingContext, waitUntil } from '../helpers/driver-context.js';
-import { startOnvifCamera, type OnvifCameraOptions } from '../peers/onvif-camera.js';
+import { waitUntil } from '../helpers/driver-context.js';
+import { startOnvifRig } from '../helpers/onvif-rig.js';
+import type { OnvifCameraOptions } from '../peers/onvif-camera.js';
 
 async function rig(peer: OnvifCameraOptions, password: string) {
-  const cam = await startOnvifCamera(peer);
-  const cfg = onvifConfigSchema.parse({
-    id: 'cams',
-    cameras: [{ id: 'cam1', host: '127.0.0.1', port: cam.port, username: 'admin', password }],
-    pullTimeoutSeconds: 2,
-    minPullIntervalMs: 200,
-    reconnect: { minMs: 200, maxMs: 400 },
-  });
-  const c = collectingContext();
-  const driver = new OnvifDriver(cfg, c.ctx);
-  return {
-    cam, c, driver,
-    close: async () => {
-      await driver.stop();
-      c.abort.abort();
-      await cam.close();
-    },
-  };
+  return startOnvifRig(peer, { password, config: { pullTimeoutSeconds: 2, minPullIntervalMs: 200 } });
 }
 
 const HOUR = 3600_000;
