@@ -26,6 +26,7 @@ import type { DiagnosticResult } from '../drivers/types.js';
 import { createCorrelator, rulesFromConfig } from './correlate/index.js';
 import { startFieldEndpoints, type FieldEndpoints } from './control/endpoints.js';
 import { acquireStateLock, type StateLock } from './state-lock.js';
+import type { ReloadOutcome } from './control/reload-outcome.js';
 import { WRITE_FAILED_TYPE } from './events/declarations.js';
 import { announceRotation, resolvePendingRotation, rotateNow, type KeyRotationResult } from './key-rotation.js';
 import { signedHeadPayload } from './forward/signed-head.js';
@@ -44,18 +45,7 @@ export interface DaemonOptions {
 }
 
 export { spoolPathOf };
-
-/** What a reload did: applied (`needRestart` lists sections that wait for a restart) or rejected with the reason. */
-export interface ReloadOutcome {
-  at: string;
-  ok: boolean;
-  /** The file re-read: the one the daemon was started with. */
-  config: string;
-  /** Rejected: the config error, every problem with its path. */
-  reason?: string;
-  needRestart?: string[];
-  changes?: { started: string[]; stopped: string[]; restarted: string[] };
-}
+export type { ReloadOutcome };
 
 export class Daemon {
   private keys!: GatewayKeys;
