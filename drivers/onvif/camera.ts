@@ -180,7 +180,9 @@ export class CameraSession {
   private async session(h: SessionHandle): Promise<void> {
     if (this.stopped) return;
     const online = await this.connect();
-    this.state = 'online';
+    // While the link is flapping (held down, nothing announced) the camera is offline for
+    // health and diag too, as its last announcement says, until a pull proves the session.
+    this.state = this.link?.lifecycle.flapping ? 'offline' : 'online';
     this.lastError = null;
     h.up(online);
     await this.pullLoop(h);
@@ -312,6 +314,7 @@ export class CameraSession {
         this.c.pulls += 1;
         this.seen();
         h.proved();
+        this.state = 'online';
         got = r.messages.length;
         const cur = r.currentTime ? Date.parse(r.currentTime) : NaN;
         const term = r.terminationTime ? Date.parse(r.terminationTime) : NaN;
