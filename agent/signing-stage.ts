@@ -28,15 +28,29 @@ parentPort.on('message', (m) => {
 const BATCH = 256;
 /** Batches in flight: one being signed, one queued, so the worker never idles. */
 const IN_FLIGHT = 2;
+/**
+ * Events signed inline within one second before the worker starts. A site with a handful of
+ * devices signs a few events a second, which costs the main thread nothing (≈50 µs each),
+ * and a worker thread costs ≈5 MB of RSS on a Pi for nothing; a backlog, a burst or a busy
+ * site crosses this within its first second and gets the worker (docs/performance.md).
+ */
+export const WORKER_START_RATE = 200;
 
 export interface SigningStageOptions {
   privateKey: KeyObject;
   next: EventSink;
   log: Logger;
+  /** Inline signatures per second that start the worker (default WORKER_START_RATE; 0 = at once). */
+  startWorkerAt?: number;
 }
 
 export class SigningStage implements EventSink {
-  private worker: Worker | null;
+  private worker: Worker | null = null;
+  /** The worker died once: sign inline from then on. */
+  private workerFailed = false;
+  private readonly startWorkerAt: number;
+  private windowStart = 0;
+  private inWindow = 0;
   /** Events not yet handed on, in order; a prefix may be signed already. */
   private readonly queue: SealedEvent[] = [];
   /** Unsigned events not yet sent to the worker (a suffix of queue). */
@@ -57,7 +71,25 @@ export class SigningStage implements EventSink {
 
   constructor(private readonly o: SigningStageOptions) {
     this.workerKid = this.addKey(o.privateKey);
-    this.worker = this.startWorker();
+    this.startWorkerAt = Math.max(0, o.startWorkerAt ?? WORKER_START_RATE);
+    if (this.startWorkerAt === 0) this.worker = this.startWorker();
+  }
+
+  /** Whether the worker runs (it starts once the signing rate calls for it). */
+  get workerRunning(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Start the worker once more than startWorkerAt events were signed inline within a second. */
+  private wantWorker(): boolean {
+    if (this.workerFailed) return false;
+    const now = performance.now();
+    if (now - this.windowStart > 1000) {
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    this.inWindow += 1;
+    return this.inWindow > this.startWorkerAt;
   }
 
   /** Make another key available (before the chain seals events under it); returns its kid. */
@@ -68,8 +100,9 @@ export class SigningStage implements EventSink {
   }
 
   private startWorker(): Worker | null {
+    this.o.log.debug({ rate: this.startWorkerAt }, 'signing rate calls for the worker: starting it');
     try {
-      const pem = this.o.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+      const pem = (this.keys.get(this.workerKid) ?? this.o.privateKey).export({ format: 'pem', type: 'pkcs8' }) as string;
       const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { pem } });
       w.on('message', (m: { id: number; sigs: string[] }) => this.onSigned(m.id, m.sigs));
       w.on('error', (err) => this.fallback(err));
@@ -81,6 +114,7 @@ export class SigningStage implements EventSink {
       return w;
     } catch (err) {
       this.o.log.warn({ err }, 'no signing worker; signing inline');
+      this.workerFailed = true;
       return null;
     }
   }
@@ -89,6 +123,7 @@ export class SigningStage implements EventSink {
   private fallback(err: Error): void {
     this.o.log.error({ err }, 'signing worker failed; signing inline from now on');
     this.worker = null;
+    this.workerFailed = true;
     for (const batch of this.inflight.values()) for (const e of batch) this.signInline(e);
     this.inflight.clear();
     for (const e of this.pending) this.signInline(e);
@@ -108,6 +143,7 @@ export class SigningStage implements EventSink {
       this.drain();
       return;
     }
+    if (!this.worker && this.wantWorker()) this.worker = this.startWorker();
     if (!this.worker) {
       this.signInline(e);
       this.drain();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { pino } from 'pino';
 import { Chain, type SealedEvent } from '../../agent/chain/chain.js';
-import { SigningStage } from '../../agent/signing-stage.js';
+import { SigningStage, WORKER_START_RATE } from '../../agent/signing-stage.js';
 import { systemClock } from '../../agent/clock.js';
 import { testKeys } from '../helpers/chain.js';
 
@@ -40,8 +40,25 @@ test('signs in the worker, in order, interleaved with pre-signed events', async 
     assert.equal(e.unsigned, undefined);
     assert.ok(verify(null, Buffer.from(canonicalOf(e)), pub, Buffer.from(e.sig, 'base64url')), `signature of seq ${e.body.seq}`);
   }
-  assert.ok(stage.counters.signedInWorker >= 1500);
+  // The worker starts once the rate calls for it (WORKER_START_RATE inline first).
+  assert.ok(stage.counters.signedInWorker >= 1500 - WORKER_START_RATE, JSON.stringify(stage.counters));
+  assert.equal(stage.counters.signedInWorker + stage.counters.signedInline, 1501);
   await stage.close();
+});
+
+test('a quiet site never starts the worker; startWorkerAt 0 starts it at once', async () => {
+  const { deferred, out, stage } = setup();
+  stage.enqueue(deferred.newEpoch('fresh', null));
+  for (let i = 0; i < 50; i++) stage.enqueue(deferred.seal({ driver: 'd', device: 'x', type: 'sensor.reading', severity: 'info', data: { i } }));
+  await stage.flush();
+  assert.equal(out.length, 51);
+  assert.equal(stage.workerRunning, false);
+  assert.equal(stage.counters.signedInline, 51);
+  await stage.close();
+  const keys = testKeys();
+  const eager = new SigningStage({ privateKey: keys.privateKey, next: { enqueue: () => undefined }, log, startWorkerAt: 0 });
+  assert.equal(eager.workerRunning, true);
+  await eager.close();
 });
 
 test('a dead worker: the rest is signed inline, nothing lost or reordered', async () => {
