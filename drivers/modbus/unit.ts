@@ -41,6 +41,8 @@ interface PointRuntime {
   invalid: boolean;
   /** The invalid reading last reported ('nan', '+inf', '-inf'), so it is reported once per episode. */
   invalidReported: InvalidKind | null;
+  /** Hands this point's alarm transitions to the event path (made once: the read path is hot). */
+  emitAlarm: (t: AlarmTransition) => boolean;
 }
 
 export class UnitRuntime {
@@ -64,14 +66,19 @@ export class UnitRuntime {
     readonly cfg: ModbusUnitConfig,
     private readonly env: UnitEnv,
   ) {
-    this.points = cfg.points.map((p) => ({
-      cfg: p,
-      reporter: new Reporter(p.deadband, p.reportIntervalMs),
-      alarm: p.alarm ? ('when' in p.alarm ? new StateAlarm(p.alarm) : new ThresholdAlarm(p.alarm)) : null,
-      lastValue: null,
-      invalid: false,
-      invalidReported: null,
-    }));
+    this.points = cfg.points.map((p) => {
+      const pt: PointRuntime = {
+        cfg: p,
+        reporter: new Reporter(p.deadband, p.reportIntervalMs),
+        alarm: p.alarm ? ('when' in p.alarm ? new StateAlarm(p.alarm) : new ThresholdAlarm(p.alarm)) : null,
+        lastValue: null,
+        invalid: false,
+        invalidReported: null,
+        // The alarm is fed right after lastValue is set (readOk): the transition's value.
+        emitAlarm: (t) => this.alarmEvent(pt, pt.lastValue as PointValue, t),
+      };
+      return pt;
+    });
     const byInterval = new Map<number, number[]>();
     cfg.points.forEach((p, i) => {
       const iv = p.pollIntervalMs ?? cfg.pollIntervalMs;
@@ -198,9 +205,8 @@ export class UnitRuntime {
         if (!this.emit('sensor.reading', 'info', d)) pt.reporter.unmark(before); // refused: report again next poll
       }
       if (pt.alarm) {
-        const emit = (t: AlarmTransition): boolean => this.alarmEvent(pt, value, t);
-        if (pt.alarm instanceof StateAlarm) pt.alarm.update(value === true, mono, emit);
-        else if (typeof value === 'number') pt.alarm.update(value, mono, emit);
+        if (pt.alarm instanceof StateAlarm) pt.alarm.update(value === true, mono, pt.emitAlarm);
+        else if (typeof value === 'number') pt.alarm.update(value, mono, pt.emitAlarm);
       }
     }
   }
