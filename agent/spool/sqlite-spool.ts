@@ -9,9 +9,10 @@ import type { ChainHead, SealedEvent } from '../chain/chain.js';
 import { isEvidence, severityRank } from '../events/types.js';
 import {
   COMPACTABLE_SQL, DECLARATION_HEADROOM, DECLARATION_SHARE, EVICTABLE_SQL, consolidationDue, declarationBytes, dropRanges, evictForQuota, isCompactable, isDeclaration,
-  mergeRanges, readRanges, subtractRanges, type Consolidate, type DroppedRow, type EvictStatements,
+  mergeRanges, readRanges, type Consolidate, type DroppedRow, type EvictStatements,
 } from './evict.js';
 import { openSpoolDatabase } from './open.js';
+import { PendingDropsTable } from './pending-drops.js';
 import { EffectiveQuota, type SpaceOptions } from './space.js';
 import { LogThrottle } from '../log-throttle.js';
 import { META, RESERVED_META_KEYS, ROW_SELECT, rowBytes, toSpoolRow, type RawRow } from './schema.js';
@@ -53,14 +54,6 @@ interface AppendOutcome {
   overQuota: boolean;
   /** A consolidation ran: declarationBytes of the set it left owed (else null). */
   union: number | null;
-}
-
-interface PendingRow {
-  rowid: number;
-  reason: PendingDrops['reason'];
-  epoch: string;
-  from_seq: number;
-  to_seq: number;
 }
 
 export function openSqliteSpool(opts: SqliteSpoolOptions): { spool: SqliteSpool; info: SpoolOpenInfo } {
@@ -128,14 +121,11 @@ export class SqliteSpool implements Spool {
     syncNormal: Database.Statement<[]>;
     syncFull: Database.Statement<[]>;
     declBytes: Database.Statement<[], number>;
-    insertPending: Database.Statement<[string, string, number, number]>;
-    pendingRows: Database.Statement<[], PendingRow>;
-    deletePending: Database.Statement<[number]>;
-    owedQuota: Database.Statement<[], { epoch: string; from_seq: number; to_seq: number }>;
-    deleteOwedQuota: Database.Statement<[]>;
     freelist: Database.Statement<[], number>;
   };
   private readonly evict: EvictStatements;
+  /** Owed declarations (pending_drops), written and settled inside the spool's transactions. */
+  private readonly owed: PendingDropsTable;
   private readonly appendTx: (events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number, quota: number) => AppendOutcome;
   private readonly markTx: (rowids: readonly number[], at: number) => number;
   private readonly pruneTx: (cutoff: number) => { rows: number; bytes: number };
@@ -176,16 +166,12 @@ export class SqliteSpool implements Spool {
       // INDEXED BY: the partial index events_decl (schema.ts) visits declarations only;
       // if its WHERE and COMPACTABLE_SQL ever diverge, preparing fails at open, loudly.
       declBytes: db.prepare<[], number>(`SELECT coalesce(sum(bytes), 0) FROM events INDEXED BY events_decl WHERE sent_at IS NULL AND ${COMPACTABLE_SQL}`).pluck(),
-      insertPending: db.prepare('INSERT INTO pending_drops(reason, epoch, from_seq, to_seq) VALUES (?, ?, ?, ?)'),
-      pendingRows: db.prepare('SELECT rowid, reason, epoch, from_seq, to_seq FROM pending_drops ORDER BY rowid'),
-      deletePending: db.prepare('DELETE FROM pending_drops WHERE rowid = ?'),
-      owedQuota: db.prepare<[], { epoch: string; from_seq: number; to_seq: number }>("SELECT epoch, from_seq, to_seq FROM pending_drops WHERE reason = 'quota' ORDER BY rowid"),
-      deleteOwedQuota: db.prepare<[]>("DELETE FROM pending_drops WHERE reason = 'quota'"),
       freelist: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
     };
     this.pageSize = Number(db.pragma('page_size', { simple: true }));
     this.walCap = Number(db.pragma('wal_autocheckpoint', { simple: true })) * (this.pageSize + 24) + 32;
     this.space = o.space ? new EffectiveQuota(this.quota, o.space) : null;
+    this.owed = new PendingDropsTable(db);
     this.evict = {
       oldestSent: db.prepare('SELECT rowid, bytes FROM events WHERE sent_at IS NOT NULL ORDER BY sent_at, rowid LIMIT ?'),
       nextUnsent: db.prepare(`SELECT rowid, epoch, seq, bytes FROM events WHERE sent_at IS NULL AND ${EVICTABLE_SQL} ORDER BY evidence, severity, rowid LIMIT ?`),
@@ -231,7 +217,7 @@ export class SqliteSpool implements Spool {
       for (const o of orphans) del.run(o.rowid);
       if (lost.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + lost.length));
       // Durable until the overflow record declaring them commits (survives a kill -9).
-      for (const r of ranges) this.s.insertPending.run('payload-missing', r.epoch, r.from, r.to);
+      this.owed.add('payload-missing', ranges);
     }).immediate();
     this.bytes -= orphans.reduce((n, o) => n + o.bytes, 0);
     this.declBound = this.s.declBytes.get() ?? 0;
@@ -306,24 +292,7 @@ export class SqliteSpool implements Spool {
    */
   pendingDrops(): PendingDrops[] {
     this.assertOpen();
-    const by = new Map<PendingDrops['reason'], DroppedRange[]>();
-    for (const p of this.s.pendingRows.all()) {
-      const list = by.get(p.reason) ?? [];
-      list.push({ epoch: p.epoch, from: p.from_seq, to: p.to_seq });
-      by.set(p.reason, list);
-    }
-    return [...by].map(([reason, ranges]) => ({ reason, ranges }));
-  }
-
-  /** Inside an append: an overflow record in the batch declares `declared`; they are no longer pending. */
-  private clearPending(declared: DroppedRange[]): void {
-    if (declared.length === 0) return;
-    for (const p of this.s.pendingRows.all()) {
-      const rest = subtractRanges([{ epoch: p.epoch, from: p.from_seq, to: p.to_seq }], declared);
-      if (rest.length === 1 && rest[0].from === p.from_seq && rest[0].to === p.to_seq) continue;
-      this.s.deletePending.run(p.rowid);
-      for (const r of rest) this.s.insertPending.run(p.reason, r.epoch, r.from, r.to);
-    }
+    return this.owed.all();
   }
 
   private appendInTx(events: readonly SealedEvent[], sizes: Int32Array, batchBytes: number, at: number, quota: number): AppendOutcome {
@@ -336,7 +305,7 @@ export class SqliteSpool implements Spool {
       if (!isDeclaration(b.type)) declOnly = false;
       if (!isCompactable(b.type)) continue;
       batchDecl += sizes[i];
-      if (b.type === 'system.spool.overflow') this.clearPending(readRanges(b.data.dropped));
+      if (b.type === 'system.spool.overflow') this.owed.settle(readRanges(b.data.dropped));
     }
     let evictedSent = 0;
     let dropped: DroppedRow[] = [];
@@ -396,13 +365,12 @@ export class SqliteSpool implements Spool {
       // dropped now and every quota drop still owed, merged into the fewest runs; it
       // replaces the owed rows and is declared anew (the pipeline merges it with the
       // pieces it holds, so nothing is declared twice by its own hand).
-      for (const o of this.s.owedQuota.all()) redeclared.push({ epoch: o.epoch, from: o.from_seq, to: o.to_seq });
-      this.s.deleteOwedQuota.run();
+      redeclared.push(...this.owed.takeQuota());
     }
     const ranges = dropRanges(dropped, redeclared);
     if (dropped.length > 0) this.s.putMeta.run(META.droppedEvents, String(this.droppedEvents + dropped.length));
     // The declaration is owed from this commit on: durable with the eviction itself.
-    for (const r of ranges) this.s.insertPending.run('quota', r.epoch, r.from, r.to);
+    this.owed.add('quota', ranges);
     return {
       bytes: bytes + kept, hw, head, evictedSent, droppedRows: dropped.length, dropped: ranges, declBound: declBound + batchDecl,
       overQuota: bytes + kept > limit, union: consolidated ? declarationBytes(ranges) : null,
