@@ -49,6 +49,13 @@ export interface Probe {
 }
 
 const SAMPLE = 32;
+/**
+ * New probes of one protocol a captured source needs to be credited with a counter surge. The
+ * kernel rate-limits port-unreachables, so a UDP sweep shows a handful of ports, never one; a
+ * lone packet to a closed port (a client's stray datagram) is not a sweep, and while the real
+ * prober's packets are still on their way from the capture the surge waits a poll instead.
+ */
+const MIN_ATTRIBUTION_PROBES = 3;
 
 export class ScanDetector {
   private readonly sources: Record<string, SourceScan>;
@@ -195,9 +202,10 @@ export class ScanDetector {
 
   /**
    * Who a surge is credited to: per protocol whose counter moved (RSTs → tcp, NoPorts → udp),
-   * the captured source(s) with the most new probes of that protocol since `t`. Anyone else
-   * with a stray probe in the same interval (a client's one UDP packet during another host's
-   * sweep) is not named; a source over the threshold on its own is reported by evaluate().
+   * the captured source(s) with the most new probes of that protocol since `t`, and at least
+   * MIN_ATTRIBUTION_PROBES of them. Anyone else with a stray probe in the same interval (a
+   * client's one UDP packet during another host's sweep) is not named; a source over the
+   * threshold on its own is reported by evaluate().
    */
   private capturedSince(t: number, c: { tcpOutRsts: number; udpNoPorts: number }): Set<string> {
     const out = new Set<string>();
@@ -213,6 +221,7 @@ export class ScanDetector {
         counts.push([src, n]);
         best = Math.max(best, n);
       }
+      if (best < MIN_ATTRIBUTION_PROBES) continue;
       for (const [src, n] of counts) if (n === best) out.add(src);
     }
     return out;

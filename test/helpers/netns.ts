@@ -71,6 +71,20 @@ export function createLan(gwCidr: string, gwMac: string): Lan {
     destroy: () => {
       for (const c of children) c.kill('SIGKILL');
       for (const n of names) {
+        // Grandchildren too (a daemon's tcpdump outlives a SIGKILLed daemon): every process
+        // still in the namespace, or it would keep the namespace and its bridge alive.
+        try {
+          const pids = execFileSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).split('\n').filter((l) => /^\d+$/.test(l.trim()));
+          for (const pid of pids) {
+            try {
+              process.kill(Number(pid), 'SIGKILL');
+            } catch {
+              /* gone meanwhile */
+            }
+          }
+        } catch {
+          /* namespace already gone */
+        }
         try {
           run(['netns', 'del', n]);
         } catch {

@@ -165,6 +165,16 @@ test('scan: a client with one stray probe during another host\'s sweep is not na
   d.probe({ src: '10.0.0.11', dst: '10.0.0.1', dport: 9999, proto: 'udp' }, T + 300);
   const out = d.fromSnmp(snmp(300, 303), T + 1000, 'eth0');
   assert.deepEqual(out.map((o) => o.data.source).sort(), ['10.0.0.66', '10.0.0.77'], JSON.stringify(out));
+  // The UDP prober's packets not captured yet: the stray packet alone names nobody; the
+  // surge waits a poll and goes to the prober once its probes arrive.
+  const e = new ScanDetector(cfg({ scan: { distinctTargets: 30, outRstsPerInterval: 20, cooldownSeconds: 60 } }), emptyScanState());
+  e.captureActive = true;
+  e.fromSnmp(snmp(0, 0), T, 'eth0');
+  e.probe({ src: '10.0.0.11', dst: '10.0.0.1', dport: 9999, proto: 'udp' }, T + 300);
+  assert.deepEqual(e.fromSnmp(snmp(0, 300), T + 1000, 'eth0'), [], 'nobody named yet');
+  for (let p = 1; p <= 6; p++) e.probe({ src: '10.0.0.77', dst: '10.0.0.1', dport: p, proto: 'udp' }, T + 1200);
+  const late = e.fromSnmp(snmp(0, 310), T + 2000, 'eth0');
+  assert.deepEqual(late.map((o) => o.data.source), ['10.0.0.77'], JSON.stringify(late));
 });
 
 test('neighbours: mac.changed tells the attack from the restore (previousMac, flipFlop, newMacOtherIps); new station', () => {
