@@ -33,7 +33,7 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z
 export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
   const host = opts.host ?? '127.0.0.1';
   const user = opts.username ?? 'admin';
-  const pass = opts.password ?? 'demo';
+  const pass = opts.password ?? 'sim-camera-secret';
   const subs = new Map<string, { expires: number; queue: string[]; wake: (() => void) | null }>();
   const sockets = new Set<Socket>();
   const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8]), randomBytes(1024), Buffer.from([0xff, 0xd9])]);
@@ -163,7 +163,7 @@ export async function startOnvifSim(opts: OnvifSimOptions): Promise<OnvifSim> {
 export function onvifSimConfig(port: number, opts: { id?: string; camera?: string; password?: string; snapshotDir?: string } = {}): Record<string, unknown> {
   return {
     id: opts.id ?? 'demo-cameras',
-    cameras: [{ id: opts.camera ?? 'cam-lobby', host: '127.0.0.1', port, username: 'admin', password: opts.password ?? 'demo', snapshotOnAlarm: opts.snapshotDir !== undefined }],
+    cameras: [{ id: opts.camera ?? 'cam-lobby', host: '127.0.0.1', port, username: 'admin', password: opts.password ?? 'sim-camera-secret', snapshotOnAlarm: opts.snapshotDir !== undefined }],
     ...(opts.snapshotDir ? { snapshot: { dir: opts.snapshotDir } } : {}),
   };
 }
